@@ -1,0 +1,85 @@
+using System.Globalization;
+
+namespace HyperTune.Shared.SearchSpaces;
+
+/// <summary>How a numeric parameter is spread between its bounds.</summary>
+public enum Scale
+{
+    Linear,
+    Log,
+}
+
+/// <summary>One searchable hyperparameter; every kind maps the unit interval onto its values.</summary>
+public abstract record Parameter(string Name)
+{
+    /// <summary>Maps u in [0, 1) onto a value, honouring the parameter's scale.</summary>
+    public abstract ParamValue FromUnit(double u);
+
+    /// <summary>Why <paramref name="value"/> cannot be this parameter's value, or null when it can.</summary>
+    public abstract string? Reject(ParamValue value);
+
+    /// <summary>A short human description, e.g. "float [0.0001, 0.3] log".</summary>
+    public abstract string Describe();
+
+    public static string Format(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A real-valued parameter on a linear or log scale.</summary>
+public sealed record FloatParameter(string Name, double Low, double High, Scale Scale) : Parameter(Name)
+{
+    public override ParamValue FromUnit(double u)
+    {
+        var x = Scale == Scale.Log
+            ? Math.Exp(Math.Log(Low) + (u * (Math.Log(High) - Math.Log(Low))))
+            : Low + (u * (High - Low));
+        return ParamValue.Of(Math.Clamp(x, Low, High));
+    }
+
+    public override string? Reject(ParamValue value) =>
+        value.Kind != ParamKind.Number || !double.IsFinite(value.Number)
+            ? $"must be a finite number, got {value}"
+            : null;
+
+    public override string Describe() => $"float [{Format(Low)}, {Format(High)}]{(Scale == Scale.Log ? " log" : "")}";
+}
+
+/// <summary>An integer parameter on a linear or log scale, snapped to multiples of Step from Low.</summary>
+public sealed record IntParameter(string Name, long Low, long High, Scale Scale, long Step = 1) : Parameter(Name)
+{
+    public override ParamValue FromUnit(double u)
+    {
+        // Widen by half a step so the end values are as likely as the others.
+        double lo = Low - (0.5 * Step), hi = High + (0.5 * Step);
+        var x = Scale == Scale.Log
+            ? Math.Exp(Math.Log(Math.Max(lo, 0.5)) + (u * (Math.Log(hi) - Math.Log(Math.Max(lo, 0.5)))))
+            : lo + (u * (hi - lo));
+        var snapped = Low + (Step * Math.Round((x - Low) / Step, MidpointRounding.AwayFromZero));
+        return ParamValue.Of(Math.Clamp(snapped, Low, High - ((High - Low) % Step)));
+    }
+
+    public override string? Reject(ParamValue value) =>
+        value.Kind != ParamKind.Number || value.Number != Math.Floor(value.Number)
+            ? $"must be an integer, got {value}"
+            : null;
+
+    public override string Describe() =>
+        $"int [{Low}, {High}]{(Step != 1 ? $" step {Step}" : "")}{(Scale == Scale.Log ? " log" : "")}";
+}
+
+/// <summary>A parameter that takes one of a fixed list of choices.</summary>
+public sealed record CategoricalParameter(string Name, IReadOnlyList<ParamValue> Choices) : Parameter(Name)
+{
+    public override ParamValue FromUnit(double u) =>
+        Choices[Math.Min((int)(u * Choices.Count), Choices.Count - 1)];
+
+    public override string? Reject(ParamValue value) =>
+        value.Kind == Choices[0].Kind ? null : $"must be a {Choices[0].Kind.ToString().ToLowerInvariant()} like its choices, got {value}";
+
+    public override string Describe() => $"one of [{string.Join(", ", Choices)}]";
+}
+
+/// <summary>The parameters a sampler may choose, in the order the spec names them.</summary>
+public sealed record SearchSpace(IReadOnlyList<Parameter> Parameters)
+{
+    public Parameter? Find(string name) => Parameters.FirstOrDefault(p => p.Name == name);
+}

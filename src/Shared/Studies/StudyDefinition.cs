@@ -1,0 +1,107 @@
+using System.Text.Json;
+using HyperTune.Shared.SearchSpaces;
+
+namespace HyperTune.Shared.Studies;
+
+/// <summary>Whether a larger or a smaller objective value is better.</summary>
+public enum Direction
+{
+    Maximize,
+    Minimize,
+}
+
+/// <summary>The metric a study optimises, and which way.</summary>
+public sealed record Objective(string Metric, Direction Direction)
+{
+    /// <summary>True when <paramref name="candidate"/> beats <paramref name="incumbent"/>; NaN and null never win.</summary>
+    public bool IsBetter(double candidate, double? incumbent) =>
+        !double.IsNaN(candidate) && (incumbent is not { } best || double.IsNaN(best) ||
+            (Direction == Direction.Maximize ? candidate > best : candidate < best));
+}
+
+/// <summary>Which sampler proposes trials, and its seed.</summary>
+public sealed record SamplerSpec(string Type, int Seed);
+
+/// <summary>How many trials a study samples, and how many run at once.</summary>
+public sealed record Budget(int Trials, int Parallel);
+
+/// <summary>A validated study: what to train, what to optimise, where to search and how much.</summary>
+public sealed record StudyDefinition(
+    string Name,
+    string Workload,
+    Objective Objective,
+    SamplerSpec Sampler,
+    Budget Budget,
+    IReadOnlyDictionary<string, ParamValue> Fixed,
+    SearchSpace Space)
+{
+    /// <summary>The canonical JSON spec (the same shape the API accepts), with the seed filled in.</summary>
+    public string ToJson()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", Name);
+            w.WriteString("workload", Workload);
+            w.WriteStartObject("objective");
+            w.WriteString("metric", Objective.Metric);
+            w.WriteString("direction", Objective.Direction == Direction.Maximize ? "maximize" : "minimize");
+            w.WriteEndObject();
+            w.WriteStartObject("sampler");
+            w.WriteString("type", Sampler.Type);
+            w.WriteNumber("seed", Sampler.Seed);
+            w.WriteEndObject();
+            w.WriteStartObject("budget");
+            w.WriteNumber("trials", Budget.Trials);
+            w.WriteNumber("parallel", Budget.Parallel);
+            w.WriteEndObject();
+            w.WriteStartObject("fixed");
+            foreach (var (key, value) in Fixed)
+            {
+                w.WritePropertyName(key);
+                JsonSerializer.Serialize(w, value);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartObject("space");
+            foreach (var p in Space.Parameters)
+            {
+                WriteParameter(w, p);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteParameter(Utf8JsonWriter w, Parameter p)
+    {
+        w.WriteStartObject(p.Name);
+        switch (p)
+        {
+            case FloatParameter f:
+                w.WriteString("type", "float");
+                w.WriteNumber("low", f.Low);
+                w.WriteNumber("high", f.High);
+                w.WriteString("scale", f.Scale == Scale.Log ? "log" : "linear");
+                break;
+            case IntParameter i:
+                w.WriteString("type", "int");
+                w.WriteNumber("low", i.Low);
+                w.WriteNumber("high", i.High);
+                w.WriteString("scale", i.Scale == Scale.Log ? "log" : "linear");
+                w.WriteNumber("step", i.Step);
+                break;
+            case CategoricalParameter c:
+                w.WriteString("type", "categorical");
+                w.WritePropertyName("choices");
+                JsonSerializer.Serialize(w, c.Choices);
+                break;
+        }
+
+        w.WriteEndObject();
+    }
+}

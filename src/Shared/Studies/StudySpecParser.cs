@@ -1,0 +1,467 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using HyperTune.Shared.SearchSpaces;
+using HyperTune.Shared.Workloads;
+
+namespace HyperTune.Shared.Studies;
+
+/// <summary>The outcome of reading a study spec: a definition, or every problem found, each naming its field.</summary>
+public sealed record SpecParseResult(StudyDefinition? Definition, IReadOnlyList<FieldError> Errors)
+{
+    public bool IsValid => Definition is not null;
+}
+
+/// <summary>Reads and validates the JSON study spec shared by the REST API and the new-study form.</summary>
+public static partial class StudySpecParser
+{
+    public const int MaxTrials = 100_000;
+    public const int MaxParallel = 1_000;
+    public static readonly IReadOnlyList<string> SamplerTypes = ["random"];
+
+    public static SpecParseResult Parse(string json, int fallbackSeed)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            return Parse(doc.RootElement, fallbackSeed);
+        }
+        catch (JsonException ex)
+        {
+            return new SpecParseResult(null, [new FieldError("$", $"is not valid JSON: {ex.Message}")]);
+        }
+    }
+
+    public static SpecParseResult Parse(JsonElement root, int fallbackSeed)
+    {
+        var errors = new List<FieldError>();
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return new SpecParseResult(null, [new FieldError("$", $"must be a JSON object, got {Kind(root)}")]);
+        }
+
+        var name = RequiredString(root, "name", errors);
+        if (name is { Length: > 200 })
+        {
+            errors.Add(new FieldError("name", $"must be at most 200 characters, got {name.Length}"));
+        }
+
+        var workload = RequiredString(root, "workload", errors);
+        if (workload is not null && !IdentifierPattern().IsMatch(workload))
+        {
+            errors.Add(new FieldError("workload", $"must be letters, digits, '-', '_' or '.', got \"{workload}\""));
+        }
+
+        var objective = ParseObjective(root, errors);
+        var sampler = ParseSampler(root, fallbackSeed, errors);
+        var budget = ParseBudget(root, errors);
+        var fixedValues = ParseFixed(root, errors);
+        var space = ParseSpace(root, errors);
+
+        foreach (var key in fixedValues.Keys.Where(k => space.Any(p => p.Name == k)))
+        {
+            errors.Add(new FieldError($"fixed.{key}", "is also in space; a parameter is either fixed or searched"));
+        }
+
+        foreach (var unknown in root.EnumerateObject().Select(p => p.Name).Except(["name", "workload", "objective", "sampler", "budget", "fixed", "space"]))
+        {
+            errors.Add(new FieldError(unknown, "is not a known field (name, workload, objective, sampler, budget, fixed, space)"));
+        }
+
+        if (workload is not null && WorkloadCatalog.Find(workload) is { } builtIn)
+        {
+            CheckAgainstWorkload(builtIn, fixedValues, space, errors);
+        }
+
+        if (errors.Count > 0)
+        {
+            return new SpecParseResult(null, errors);
+        }
+
+        return new SpecParseResult(
+            new StudyDefinition(name!, workload!, objective!, sampler!, budget!, fixedValues, new SearchSpace(space)),
+            errors);
+    }
+
+    /// <summary>Checks a single value against the parameter of that name (for clone overrides).</summary>
+    public static string? RejectValue(StudyDefinition study, string name, ParamValue value)
+    {
+        if (WorkloadCatalog.Find(study.Workload) is { } builtIn)
+        {
+            return WorkloadCatalog.Reject(builtIn, name, value);
+        }
+
+        if (study.Space.Find(name) is { } parameter)
+        {
+            return parameter.Reject(value);
+        }
+
+        if (study.Fixed.TryGetValue(name, out var fixedValue))
+        {
+            return fixedValue.Kind == value.Kind ? null : $"must be a {fixedValue.Kind.ToString().ToLowerInvariant()}, got {value}";
+        }
+
+        return IdentifierPattern().IsMatch(name) ? null : $"is not a valid parameter name";
+    }
+
+    private static void CheckAgainstWorkload(WorkloadInfo workload, Dictionary<string, ParamValue> fixedValues, List<Parameter> space, List<FieldError> errors)
+    {
+        foreach (var (key, value) in fixedValues)
+        {
+            if (WorkloadCatalog.Reject(workload, key, value) is { } problem)
+            {
+                errors.Add(new FieldError($"fixed.{key}", problem));
+            }
+        }
+
+        foreach (var parameter in space)
+        {
+            // The ends of a range (and every choice) must be values the workload accepts.
+            IEnumerable<ParamValue> corners = parameter switch
+            {
+                FloatParameter f => [ParamValue.Of(f.Low), ParamValue.Of(f.High)],
+                IntParameter i => [ParamValue.Of(i.Low), ParamValue.Of(i.High)],
+                CategoricalParameter c => c.Choices,
+                _ => [],
+            };
+            foreach (var value in corners)
+            {
+                if (WorkloadCatalog.Reject(workload, parameter.Name, value) is { } problem)
+                {
+                    errors.Add(new FieldError($"space.{parameter.Name}", problem));
+                    break;
+                }
+            }
+        }
+    }
+
+    private static Objective? ParseObjective(JsonElement root, List<FieldError> errors)
+    {
+        if (!RequiredObject(root, "objective", errors, out var o))
+        {
+            return null;
+        }
+
+        var metric = RequiredString(o, "metric", errors, "objective.");
+        var direction = RequiredString(o, "direction", errors, "objective.");
+        Direction? dir = direction switch
+        {
+            "maximize" => Direction.Maximize,
+            "minimize" => Direction.Minimize,
+            null => null,
+            _ => null,
+        };
+        if (direction is not null && dir is null)
+        {
+            errors.Add(new FieldError("objective.direction", $"must be \"maximize\" or \"minimize\", got \"{direction}\""));
+        }
+
+        return metric is null || dir is null ? null : new Objective(metric, dir.Value);
+    }
+
+    private static SamplerSpec? ParseSampler(JsonElement root, int fallbackSeed, List<FieldError> errors)
+    {
+        if (!root.TryGetProperty("sampler", out var s))
+        {
+            return new SamplerSpec("random", fallbackSeed);
+        }
+
+        if (s.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError("sampler", $"must be an object, got {Kind(s)}"));
+            return null;
+        }
+
+        var type = RequiredString(s, "type", errors, "sampler.");
+        if (type is not null && !SamplerTypes.Contains(type))
+        {
+            errors.Add(new FieldError("sampler.type", $"must be one of {string.Join(", ", SamplerTypes)}, got \"{type}\""));
+            return null;
+        }
+
+        var seed = fallbackSeed;
+        if (s.TryGetProperty("seed", out var seedElement))
+        {
+            if (seedElement.ValueKind == JsonValueKind.Number && seedElement.TryGetInt32(out var given))
+            {
+                seed = given;
+            }
+            else
+            {
+                errors.Add(new FieldError("sampler.seed", $"must be a 32-bit integer, got {seedElement.GetRawText()}"));
+            }
+        }
+
+        return type is null ? null : new SamplerSpec(type, seed);
+    }
+
+    private static Budget? ParseBudget(JsonElement root, List<FieldError> errors)
+    {
+        if (!RequiredObject(root, "budget", errors, out var b))
+        {
+            return null;
+        }
+
+        var trials = RequiredInt(b, "trials", 1, MaxTrials, errors, "budget.");
+        int? parallel = 1;
+        if (b.TryGetProperty("parallel", out _))
+        {
+            parallel = RequiredInt(b, "parallel", 1, MaxParallel, errors, "budget.");
+        }
+
+        return trials is null || parallel is null ? null : new Budget(trials.Value, parallel.Value);
+    }
+
+    private static Dictionary<string, ParamValue> ParseFixed(JsonElement root, List<FieldError> errors)
+    {
+        var values = new Dictionary<string, ParamValue>(StringComparer.Ordinal);
+        if (!root.TryGetProperty("fixed", out var f))
+        {
+            return values;
+        }
+
+        if (f.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError("fixed", $"must be an object, got {Kind(f)}"));
+            return values;
+        }
+
+        foreach (var property in f.EnumerateObject())
+        {
+            var path = $"fixed.{property.Name}";
+            if (!IdentifierPattern().IsMatch(property.Name))
+            {
+                errors.Add(new FieldError(path, "is not a valid parameter name (letters, digits, '_', '-', '.')"));
+                continue;
+            }
+
+            try
+            {
+                values[property.Name] = ParamValue.FromJson(property.Value, path);
+            }
+            catch (SpecException ex)
+            {
+                errors.Add(new FieldError(ex.Path, ex.Problem));
+            }
+        }
+
+        return values;
+    }
+
+    private static List<Parameter> ParseSpace(JsonElement root, List<FieldError> errors)
+    {
+        var parameters = new List<Parameter>();
+        if (!RequiredObject(root, "space", errors, out var space))
+        {
+            return parameters;
+        }
+
+        foreach (var property in space.EnumerateObject())
+        {
+            var path = $"space.{property.Name}";
+            if (!IdentifierPattern().IsMatch(property.Name))
+            {
+                errors.Add(new FieldError(path, "is not a valid parameter name (letters, digits, '_', '-', '.')"));
+                continue;
+            }
+
+            if (property.Value.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(new FieldError(path, $"must be an object with a type, got {Kind(property.Value)}"));
+                continue;
+            }
+
+            if (ParseParameter(property.Name, property.Value, path, errors) is { } parameter)
+            {
+                parameters.Add(parameter);
+            }
+        }
+
+        return parameters;
+    }
+
+    private static Parameter? ParseParameter(string name, JsonElement p, string path, List<FieldError> errors)
+    {
+        var type = RequiredString(p, "type", errors, path + ".");
+        switch (type)
+        {
+            case null:
+                return null;
+            case "float":
+            case "int":
+                return ParseNumeric(name, type, p, path, errors);
+            case "categorical":
+                return ParseCategorical(name, p, path, errors);
+            default:
+                errors.Add(new FieldError($"{path}.type", $"must be \"float\", \"int\" or \"categorical\", got \"{type}\""));
+                return null;
+        }
+    }
+
+    private static Parameter? ParseNumeric(string name, string type, JsonElement p, string path, List<FieldError> errors)
+    {
+        var before = errors.Count;
+        var low = RequiredNumber(p, "low", errors, path + ".");
+        var high = RequiredNumber(p, "high", errors, path + ".");
+        var scaleText = p.TryGetProperty("scale", out var s) ? (s.ValueKind == JsonValueKind.String ? s.GetString() : s.GetRawText()) : "linear";
+        Scale? scale = scaleText switch { "linear" => Scale.Linear, "log" => Scale.Log, _ => null };
+        if (scale is null)
+        {
+            errors.Add(new FieldError($"{path}.scale", $"must be \"linear\" or \"log\", got {Quote(scaleText)}"));
+        }
+
+        long step = 1;
+        if (p.TryGetProperty("step", out var stepElement))
+        {
+            if (type != "int")
+            {
+                errors.Add(new FieldError($"{path}.step", "is only allowed on int parameters"));
+            }
+            else if (stepElement.ValueKind != JsonValueKind.Number || !stepElement.TryGetInt64(out step) || step < 1)
+            {
+                errors.Add(new FieldError($"{path}.step", $"must be an integer >= 1, got {stepElement.GetRawText()}"));
+            }
+        }
+
+        if (low is { } lo && high is { } hi)
+        {
+            if (type == "int" && (lo != Math.Floor(lo) || hi != Math.Floor(hi)))
+            {
+                errors.Add(new FieldError(lo != Math.Floor(lo) ? $"{path}.low" : $"{path}.high", $"must be an integer for an int parameter, got {Parameter.Format(lo != Math.Floor(lo) ? lo : hi)}"));
+            }
+
+            if (!(hi > lo))
+            {
+                errors.Add(new FieldError($"{path}.high", $"must be > low ({Parameter.Format(lo)}), got {Parameter.Format(hi)}"));
+            }
+
+            if (scale == Scale.Log && !(lo > 0))
+            {
+                errors.Add(new FieldError($"{path}.low", $"must be > 0 for a log scale, got {Parameter.Format(lo)}"));
+            }
+        }
+
+        if (errors.Count > before)
+        {
+            return null;
+        }
+
+        return type == "float"
+            ? new FloatParameter(name, low!.Value, high!.Value, scale!.Value)
+            : new IntParameter(name, (long)low!.Value, (long)high!.Value, scale!.Value, step);
+    }
+
+    private static CategoricalParameter? ParseCategorical(string name, JsonElement p, string path, List<FieldError> errors)
+    {
+        if (!p.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+        {
+            errors.Add(new FieldError($"{path}.choices", $"must be a non-empty array, got {(choices.ValueKind == JsonValueKind.Undefined ? "nothing" : choices.GetRawText())}"));
+            return null;
+        }
+
+        var values = new List<ParamValue>();
+        var index = 0;
+        foreach (var c in choices.EnumerateArray())
+        {
+            try
+            {
+                var value = ParamValue.FromJson(c, $"{path}.choices[{index}]");
+                if (values.Count > 0 && value.Kind != values[0].Kind)
+                {
+                    errors.Add(new FieldError($"{path}.choices[{index}]", $"must be a {values[0].Kind.ToString().ToLowerInvariant()} like the first choice, got {c.GetRawText()}"));
+                }
+                else if (values.Contains(value))
+                {
+                    errors.Add(new FieldError($"{path}.choices[{index}]", $"repeats the choice {c.GetRawText()}"));
+                }
+                else
+                {
+                    values.Add(value);
+                }
+            }
+            catch (SpecException ex)
+            {
+                errors.Add(new FieldError(ex.Path, ex.Problem));
+            }
+
+            index++;
+        }
+
+        return values.Count == choices.GetArrayLength() ? new CategoricalParameter(name, values) : null;
+    }
+
+    private static bool RequiredObject(JsonElement parent, string name, List<FieldError> errors, out JsonElement value)
+    {
+        if (!parent.TryGetProperty(name, out value))
+        {
+            errors.Add(new FieldError(name, "is required"));
+            return false;
+        }
+
+        if (value.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError(name, $"must be an object, got {Kind(value)}"));
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string? RequiredString(JsonElement parent, string name, List<FieldError> errors, string prefix = "")
+    {
+        if (!parent.TryGetProperty(name, out var value))
+        {
+            errors.Add(new FieldError(prefix + name, "is required"));
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(value.GetString()))
+        {
+            errors.Add(new FieldError(prefix + name, $"must be a non-empty string, got {value.GetRawText()}"));
+            return null;
+        }
+
+        return value.GetString()!.Trim();
+    }
+
+    private static double? RequiredNumber(JsonElement parent, string name, List<FieldError> errors, string prefix)
+    {
+        if (!parent.TryGetProperty(name, out var value))
+        {
+            errors.Add(new FieldError(prefix + name, "is required"));
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !double.IsFinite(value.GetDouble()))
+        {
+            errors.Add(new FieldError(prefix + name, $"must be a finite number, got {value.GetRawText()}"));
+            return null;
+        }
+
+        return value.GetDouble();
+    }
+
+    private static int? RequiredInt(JsonElement parent, string name, int min, int max, List<FieldError> errors, string prefix)
+    {
+        if (!parent.TryGetProperty(name, out var value))
+        {
+            errors.Add(new FieldError(prefix + name, "is required"));
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var n) || n < min || n > max)
+        {
+            errors.Add(new FieldError(prefix + name, $"must be an integer between {min} and {max.ToString(CultureInfo.InvariantCulture)}, got {value.GetRawText()}"));
+            return null;
+        }
+
+        return n;
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind.ToString().ToLowerInvariant();
+
+    private static string Quote(string? s) => s is null ? "null" : $"\"{s}\"";
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
+    private static partial Regex IdentifierPattern();
+}
