@@ -1,0 +1,395 @@
+using System.Text.Json;
+using HyperTune.Shared.Samplers;
+using HyperTune.Shared.SearchSpaces;
+using HyperTune.Shared.Studies;
+using HyperTune.Shared.Trials;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace HyperTune.Dashboard.Data;
+
+/// <summary>What became of an epoch report.</summary>
+public enum IngestOutcome
+{
+    Stored,
+    Duplicate,
+    UnknownTrial,
+    StaleAttempt,
+}
+
+/// <summary>A trial the scheduler has just handed to an agent slot.</summary>
+public sealed record ClaimedTrial(TrialView Trial, string Workload);
+
+/// <summary>All durable state of studies and trials. One context per operation; hands out snapshots only.</summary>
+public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, TimeProvider clock)
+{
+    public async Task<long> CreateStudyAsync(StudyDefinition definition, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = new StudyRow
+        {
+            Name = definition.Name,
+            Workload = definition.Workload,
+            SpecJson = definition.ToJson(),
+            ObjectiveMetric = definition.Objective.Metric,
+            Maximize = definition.Objective.Direction == Direction.Maximize,
+            BudgetTrials = definition.Budget.Trials,
+            Parallel = definition.Budget.Parallel,
+            CreatedAt = clock.GetUtcNow(),
+        };
+        db.Studies.Add(row);
+        await db.SaveChangesAsync(ct);
+        return row.Id;
+    }
+
+    public async Task<IReadOnlyList<StudySummary>> ListStudiesAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var studies = await db.Studies.AsNoTracking().OrderByDescending(s => s.Id).ToListAsync(ct);
+        var trials = await db.Trials.AsNoTracking()
+            .Select(t => new TrialStat(t.StudyId, t.Id, t.State, t.BestValue))
+            .ToListAsync(ct);
+        var byStudy = trials.ToLookup(t => t.StudyId);
+        return [.. studies.Select(s => Summarise(s, byStudy[s.Id]))];
+    }
+
+    public async Task<StudyDetail?> GetStudyAsync(long id, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var study = await db.Studies.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, ct);
+        if (study is null)
+        {
+            return null;
+        }
+
+        var trials = await db.Trials.AsNoTracking().Where(t => t.StudyId == id)
+            .Select(t => new TrialStat(t.StudyId, t.Id, t.State, t.BestValue)).ToListAsync(ct);
+        return new StudyDetail(Summarise(study, trials), Definition(study), study.SpecJson);
+    }
+
+    public async Task<IReadOnlyList<TrialView>> ListTrialsAsync(long studyId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Trials.AsNoTracking().Where(t => t.StudyId == studyId).OrderBy(t => t.Number).ToListAsync(ct);
+        return [.. rows.Select(ToView)];
+    }
+
+    public async Task<TrialView?> GetTrialAsync(long trialId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Trials.AsNoTracking().FirstOrDefaultAsync(t => t.Id == trialId, ct);
+        return row is null ? null : ToView(row);
+    }
+
+    /// <summary>Every stored epoch of a study's trials, in trial then epoch order.</summary>
+    public async Task<IReadOnlyList<EpochPoint>> ListEpochsAsync(long studyId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var reports = await db.EpochReports.AsNoTracking()
+            .Where(r => db.Trials.Any(t => t.Id == r.TrialId && t.StudyId == studyId))
+            .OrderBy(r => r.TrialId).ThenBy(r => r.Attempt).ThenBy(r => r.Epoch).ThenBy(r => r.Seq)
+            .Select(r => new { r.TrialId, r.Attempt, r.Epoch, Metrics = r.Metrics.Select(m => new { m.Name, m.Kind, m.Value }).ToList() })
+            .ToListAsync(ct);
+        return [.. reports.Select(r => new EpochPoint(r.TrialId, r.Attempt, r.Epoch,
+            r.Metrics.ToDictionary(m => m.Name, m => MetricValue.Join(m.Kind, m.Value))))];
+    }
+
+    public async Task<IReadOnlyList<TrialView>> ListTrialsInStateAsync(TrialState state, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Trials.AsNoTracking().Where(t => t.State == state).OrderBy(t => t.Id).ToListAsync(ct);
+        return [.. rows.Select(ToView)];
+    }
+
+    /// <summary>
+    /// Picks the next trial for a free slot: a queued trial (e.g. a clone) first, else a new one from the
+    /// study's sampler; oldest study first; never more than the study's parallel limit running.
+    /// </summary>
+    public async Task<ClaimedTrial?> ClaimNextTrialAsync(IReadOnlyCollection<string> workloads, string agentId, int slot, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var candidates = await db.Studies
+            .Where(s => workloads.Contains(s.Workload))
+            .Where(s => s.SampledCount < s.BudgetTrials || s.Trials.Any(t => t.State == TrialState.Queued))
+            .Where(s => s.Trials.Count(t => t.State == TrialState.Running) < s.Parallel)
+            .OrderBy(s => s.Id)
+            .ToListAsync(ct);
+        foreach (var study in candidates)
+        {
+            var trial = await db.Trials.Where(t => t.StudyId == study.Id && t.State == TrialState.Queued)
+                .OrderBy(t => t.Number).FirstOrDefaultAsync(ct);
+            if (trial is null)
+            {
+                var definition = Definition(study);
+                var proposal = SamplerFor(definition).Propose(new SamplerContext(definition.Space, study.SampledCount));
+                study.SampledCount++;
+                trial = NewTrial(study.Id, await NextNumberAsync(db, study.Id, ct), Merge(definition.Fixed, proposal), clonedFrom: null);
+                db.Trials.Add(trial);
+            }
+
+            trial.State = TrialState.Running;
+            trial.Attempt++;
+            trial.AgentId = agentId;
+            trial.Slot = slot;
+            trial.StartedAt = clock.GetUtcNow();
+            trial.Reason = null;
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return new ClaimedTrial(ToView(trial), study.Workload);
+        }
+
+        return null;
+    }
+
+    /// <summary>Stores one epoch report once: a replay of the same (trial, attempt, seq) is a duplicate.</summary>
+    public async Task<(IngestOutcome Outcome, TrialView? Trial, EpochPoint? Point)> RecordEpochAsync(
+        long trialId, int attempt, long seq, int epoch, IReadOnlyDictionary<string, double> metrics, DateTimeOffset? endedAt, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var trial = await db.Trials.Include(t => t.Study).FirstOrDefaultAsync(t => t.Id == trialId, ct);
+        if (trial is null)
+        {
+            return (IngestOutcome.UnknownTrial, null, null);
+        }
+
+        if (attempt != trial.Attempt)
+        {
+            return (IngestOutcome.StaleAttempt, ToView(trial), null);
+        }
+
+        if (await db.EpochReports.AnyAsync(r => r.TrialId == trialId && r.Attempt == attempt && r.Seq == seq, ct))
+        {
+            return (IngestOutcome.Duplicate, ToView(trial), null);
+        }
+
+        var report = new EpochReportRow
+        {
+            TrialId = trialId,
+            Attempt = attempt,
+            Seq = seq,
+            Epoch = epoch,
+            EndedAt = endedAt,
+            ReceivedAt = clock.GetUtcNow(),
+        };
+        foreach (var (name, value) in metrics)
+        {
+            var (kind, finite) = MetricValue.Split(value);
+            report.Metrics.Add(new EpochMetricRow { Name = name, Kind = kind, Value = finite });
+        }
+
+        db.EpochReports.Add(report);
+        trial.EpochCount = Math.Max(trial.EpochCount, epoch);
+        if (metrics.TryGetValue(trial.Study!.ObjectiveMetric, out var objectiveValue))
+        {
+            trial.LastValue = double.IsFinite(objectiveValue) ? objectiveValue : null;
+            var objective = new Objective(trial.Study.ObjectiveMetric, trial.Study.Maximize ? Direction.Maximize : Direction.Minimize);
+            if (double.IsFinite(objectiveValue) && objective.IsBetter(objectiveValue, trial.BestValue))
+            {
+                trial.BestValue = objectiveValue;
+            }
+        }
+
+        try
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        catch (DbUpdateException ex) when (ex.InnerException is SqliteException { SqliteErrorCode: 19 })
+        {
+            // Another connection stored the same (trial, attempt, seq) between our check and our insert.
+            return (IngestOutcome.Duplicate, ToView(trial), null);
+        }
+
+        return (IngestOutcome.Stored, ToView(trial), new EpochPoint(trialId, attempt, epoch, metrics));
+    }
+
+    /// <summary>Ends a trial's attempt; a finish for an attempt that is no longer current changes nothing.</summary>
+    public async Task<TrialView?> FinishTrialAsync(long trialId, int attempt, TrialState outcome, string? reason, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var trial = await db.Trials.FirstOrDefaultAsync(t => t.Id == trialId, ct);
+        if (trial is null || trial.Attempt != attempt || trial.State.IsFinal())
+        {
+            return trial is null ? null : ToView(trial);
+        }
+
+        trial.State = outcome;
+        trial.Reason = string.IsNullOrWhiteSpace(reason) ? null : reason;
+        trial.EndedAt = clock.GetUtcNow();
+        trial.Slot = null;
+        await db.SaveChangesAsync(ct);
+        return ToView(trial);
+    }
+
+    /// <summary>Marks trials failed (e.g. their agent vanished), unless they ended meanwhile.</summary>
+    public async Task<IReadOnlyList<TrialView>> FailRunningAsync(IReadOnlyCollection<long> trialIds, string reason, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var rows = await db.Trials.Where(t => trialIds.Contains(t.Id) && t.State == TrialState.Running).ToListAsync(ct);
+        foreach (var trial in rows)
+        {
+            trial.State = TrialState.Failed;
+            trial.Reason = reason;
+            trial.EndedAt = clock.GetUtcNow();
+            trial.Slot = null;
+        }
+
+        await db.SaveChangesAsync(ct);
+        return [.. rows.Select(ToView)];
+    }
+
+    /// <summary>Stops a trial that has not started yet; returns null when it is not queued.</summary>
+    public async Task<TrialView?> StopQueuedAsync(long trialId, string reason, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var trial = await db.Trials.FirstOrDefaultAsync(t => t.Id == trialId && t.State == TrialState.Queued, ct);
+        if (trial is null)
+        {
+            return null;
+        }
+
+        trial.State = TrialState.Stopped;
+        trial.Reason = reason;
+        trial.EndedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return ToView(trial);
+    }
+
+    public async Task<TrialView?> MarkStopRequestedAsync(long trialId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var trial = await db.Trials.FirstOrDefaultAsync(t => t.Id == trialId, ct);
+        if (trial is null)
+        {
+            return null;
+        }
+
+        trial.StopRequestedAt ??= clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return ToView(trial);
+    }
+
+    /// <summary>Queues a new trial of the same study with the source's parameters and the given overrides.</summary>
+    public async Task<TrialView?> CloneTrialAsync(long sourceTrialId, IReadOnlyDictionary<string, ParamValue> overrides, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var source = await db.Trials.AsNoTracking().FirstOrDefaultAsync(t => t.Id == sourceTrialId, ct);
+        if (source is null)
+        {
+            return null;
+        }
+
+        var parameters = new Dictionary<string, ParamValue>(ParseParams(source.ParamsJson));
+        foreach (var (name, value) in overrides)
+        {
+            parameters[name] = value;
+        }
+
+        var clone = NewTrial(source.StudyId, await NextNumberAsync(db, source.StudyId, ct), parameters, source.Id);
+        db.Trials.Add(clone);
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return ToView(clone);
+    }
+
+    public async Task UpsertAgentAsync(AgentRow agent, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var row = await db.Agents.FirstOrDefaultAsync(a => a.Id == agent.Id, ct);
+        if (row is null)
+        {
+            db.Agents.Add(agent);
+        }
+        else
+        {
+            row.HostName = agent.HostName;
+            row.Version = agent.Version;
+            row.Slots = agent.Slots;
+            row.GpusJson = agent.GpusJson;
+            row.WorkloadsJson = agent.WorkloadsJson;
+            row.LastSeenAt = agent.LastSeenAt;
+        }
+
+        await db.SaveChangesAsync(ct);
+    }
+
+    public async Task TouchAgentAsync(string agentId, DateTimeOffset at, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await db.Agents.Where(a => a.Id == agentId).ExecuteUpdateAsync(u => u.SetProperty(a => a.LastSeenAt, at), ct);
+    }
+
+    public async Task<IReadOnlyList<AgentRow>> ListAgentRowsAsync(CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Agents.AsNoTracking().OrderBy(a => a.Id).ToListAsync(ct);
+    }
+
+    public static StudyDefinition Definition(StudyRow study)
+    {
+        var parsed = StudySpecParser.Parse(study.SpecJson, fallbackSeed: 0);
+        return parsed.Definition ?? throw new InvalidOperationException(
+            $"study {study.Id} has a stored spec that no longer parses: {string.Join("; ", parsed.Errors.Select(e => $"{e.Path} {e.Message}"))}");
+    }
+
+    public static IReadOnlyDictionary<string, ParamValue> ParseParams(string json) =>
+        JsonSerializer.Deserialize<Dictionary<string, ParamValue>>(json) ?? [];
+
+    private static ISampler SamplerFor(StudyDefinition definition) => definition.Sampler.Type switch
+    {
+        "random" => new RandomSampler(definition.Sampler.Seed),
+        var other => throw new InvalidOperationException($"sampler.type \"{other}\" has no implementation"),
+    };
+
+    private static Dictionary<string, ParamValue> Merge(IReadOnlyDictionary<string, ParamValue> fixedValues, IReadOnlyDictionary<string, ParamValue> proposal)
+    {
+        var merged = new Dictionary<string, ParamValue>(proposal);
+        foreach (var (key, value) in fixedValues)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
+    private TrialRow NewTrial(long studyId, int number, IReadOnlyDictionary<string, ParamValue> parameters, long? clonedFrom) => new()
+    {
+        StudyId = studyId,
+        Number = number,
+        State = TrialState.Queued,
+        ParamsJson = JsonSerializer.Serialize(parameters),
+        ClonedFromTrialId = clonedFrom,
+        CreatedAt = clock.GetUtcNow(),
+    };
+
+    private static async Task<int> NextNumberAsync(HyperTuneDbContext db, long studyId, CancellationToken ct) =>
+        (await db.Trials.Where(t => t.StudyId == studyId).MaxAsync(t => (int?)t.Number, ct) ?? 0) + 1;
+
+    private static StudySummary Summarise(StudyRow s, IEnumerable<TrialStat> trials)
+    {
+        var list = trials.ToList();
+        var objective = new Objective(s.ObjectiveMetric, s.Maximize ? Direction.Maximize : Direction.Minimize);
+        TrialStat? best = null;
+        foreach (var t in list.Where(t => t.BestValue is not null))
+        {
+            if (objective.IsBetter(t.BestValue!.Value, best?.BestValue))
+            {
+                best = t;
+            }
+        }
+
+        var running = list.Count(t => t.State == TrialState.Running);
+        var active = running > 0 || list.Any(t => t.State == TrialState.Queued) || s.SampledCount < s.BudgetTrials;
+        return new StudySummary(s.Id, s.Name, s.Workload, active ? "running" : "completed", objective, s.BudgetTrials, s.Parallel,
+            list.Count, list.Count(t => t.State.IsFinal()), running, best?.BestValue, best?.TrialId, s.CreatedAt);
+    }
+
+    private static TrialView ToView(TrialRow t) => new(
+        t.Id, t.StudyId, t.Number, t.State, ParseParams(t.ParamsJson), t.Attempt, t.AgentId, t.ClonedFromTrialId,
+        t.Reason, t.EpochCount, t.LastValue, t.BestValue, t.CreatedAt, t.StartedAt, t.EndedAt);
+
+    private sealed record TrialStat(long StudyId, long TrialId, TrialState State, double? BestValue);
+}

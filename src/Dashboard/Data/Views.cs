@@ -1,0 +1,59 @@
+using HyperTune.Shared.SearchSpaces;
+using HyperTune.Shared.Studies;
+using HyperTune.Shared.Trials;
+
+namespace HyperTune.Dashboard.Data;
+
+/// <summary>What a study looks like from outside: derived state and best value, never a tracked entity.</summary>
+public sealed record StudySummary(
+    long Id,
+    string Name,
+    string Workload,
+    string State,
+    Objective Objective,
+    int BudgetTrials,
+    int Parallel,
+    int TrialCount,
+    int FinishedCount,
+    int RunningCount,
+    double? BestValue,
+    long? BestTrialId,
+    DateTimeOffset CreatedAt);
+
+public sealed record StudyDetail(StudySummary Summary, StudyDefinition Definition, string SpecJson);
+
+public sealed record TrialView(
+    long Id,
+    long StudyId,
+    int Number,
+    TrialState State,
+    IReadOnlyDictionary<string, ParamValue> Params,
+    int Attempt,
+    string? AgentId,
+    long? ClonedFromTrialId,
+    string? Reason,
+    int EpochCount,
+    double? LastValue,
+    double? BestValue,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? EndedAt);
+
+/// <summary>One stored epoch of a trial: metric name → value (NaN and ±Inf kept).</summary>
+public sealed record EpochPoint(long TrialId, int Attempt, int Epoch, IReadOnlyDictionary<string, double> Metrics);
+
+public sealed record TrialWithEpochs(TrialView Trial, IReadOnlyList<EpochPoint> Epochs);
+
+public sealed record GpuView(int Index, string Name, long MemoryTotalBytes);
+
+public sealed record AgentView(
+    string Id,
+    string HostName,
+    string Version,
+    bool Online,
+    int Slots,
+    int BusySlots,
+    IReadOnlyList<GpuView> Gpus,
+    IReadOnlyList<string> Workloads,
+    IReadOnlyList<long> RunningTrialIds,
+    DateTimeOffset LastSeenAt);

@@ -1,0 +1,146 @@
+using System.Net;
+using HyperTune.Dashboard.Agents;
+using HyperTune.Dashboard.Api;
+using HyperTune.Dashboard.Components;
+using HyperTune.Dashboard.Data;
+using HyperTune.Dashboard.Grpc;
+using HyperTune.Dashboard.Live;
+using HyperTune.Dashboard.Scheduling;
+using HyperTune.Dashboard.Studies;
+using HyperTune.Dashboard.Trials;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+
+namespace HyperTune.Dashboard.Extensions;
+
+/// <summary>Builds the dashboard host; Program.cs and the tests start it the same way.</summary>
+public static class DashboardApp
+{
+    public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
+    {
+        // Named explicitly so a test host finds the dashboard's static web assets manifest, not its own.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(DashboardApp).Assembly.GetName().Name });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        builder.AddDashboardOptions();
+        builder.AddTwoEndpoints();
+        builder.AddStorage();
+        builder.AddTuning();
+        builder.AddUserInterface();
+
+        var app = builder.Build();
+        app.InitializeDatabase();
+        app.MapDashboard();
+        return app;
+    }
+
+    public static void AddDashboardOptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<IOptions<DashboardOptions>>().Value);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            o.SerializerOptions.WriteIndented = false;
+        });
+    }
+
+    /// <summary>Web (HTTP/1.1 + WebSockets) and gRPC (HTTP/2) on two ports: plain HTTP cannot offer both on one.</summary>
+    public static void AddTwoEndpoints(this WebApplicationBuilder builder)
+    {
+        var endpoints = new Endpoints();
+        builder.Services.AddSingleton(endpoints);
+        var section = builder.Configuration.GetSection(DashboardOptions.Section);
+        var options = new DashboardOptions();
+        section.Bind(options);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Invalid URLs are reported by options validation at start; fall back so that validation gets to run.
+            var web = Endpoints.TryParse(options.WebUrl, out var w) ? w : new IPEndPoint(IPAddress.Loopback, 5080);
+            var grpc = Endpoints.TryParse(options.GrpcUrl, out var g) ? g : new IPEndPoint(IPAddress.Loopback, 5081);
+            kestrel.Listen(web, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1;
+                endpoints.Web = listen;
+            });
+            kestrel.Listen(grpc, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                endpoints.Grpc = listen;
+            });
+        });
+
+        // Serve MudBlazor's and Plotly's assets from the build output as well as from a publish folder.
+        builder.WebHost.UseStaticWebAssets();
+    }
+
+    public static void AddStorage(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<SqlitePragmas>();
+        builder.Services.AddDbContextFactory<HyperTuneDbContext>((sp, o) =>
+        {
+            o.UseSqlite(sp.GetRequiredService<DashboardOptions>().DatabaseConnectionString);
+            o.AddInterceptors(sp.GetRequiredService<SqlitePragmas>());
+        });
+        builder.Services.AddSingleton<StudyStore>();
+    }
+
+    public static void AddTuning(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<StudyEvents>();
+        builder.Services.AddSingleton<AgentRegistry>();
+        builder.Services.AddSingleton<AgentDirectory>();
+        builder.Services.AddSingleton<SchedulerSignal>();
+        builder.Services.AddSingleton<StudyLauncher>();
+        builder.Services.AddSingleton<TrialControl>();
+        builder.Services.AddSingleton<AgentToken>();
+        builder.Services.AddHostedService<TrialScheduler>();
+        builder.Services.AddSingleton<AgentTokenInterceptor>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<AgentTokenInterceptor>();
+            o.MaxReceiveMessageSize = 4 * 1024 * 1024;
+        });
+    }
+
+    public static void AddUserInterface(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        builder.Services.AddMudServices();
+    }
+
+    public static void InitializeDatabase(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<DashboardOptions>();
+        Directory.CreateDirectory(Path.GetFullPath(options.DataDir));
+        using var db = app.Services.GetRequiredService<IDbContextFactory<HyperTuneDbContext>>().CreateDbContext();
+        db.Database.EnsureCreated();
+        db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+
+        // Resolve now so a generated token file exists before any agent looks for it.
+        var token = app.Services.GetRequiredService<AgentToken>();
+        app.Logger.LogInformation("SQLite database: {Database}; agent token: {Token}", options.DatabaseConnectionString,
+            token.FilePath ?? "from configuration");
+    }
+
+    public static void MapDashboard(this WebApplication app)
+    {
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapGrpcService<AgentHubService>();
+        app.MapHyperTuneApi();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var endpoints = app.Services.GetRequiredService<Endpoints>();
+            app.Logger.LogInformation("HyperTune dashboard on {Web} (UI and REST API); agents connect to {Grpc}", endpoints.WebUri, endpoints.GrpcUri);
+        });
+    }
+}
