@@ -1,0 +1,43 @@
+using HyperTune.Protos.V1;
+using HyperTune.TestSupport;
+using Microsoft.Playwright;
+
+namespace HyperTune.EndToEnd.Tests;
+
+/// <summary>The study page in real Chromium, fed by a scripted agent (a test double) so each epoch arrives when the test says.</summary>
+public sealed class LiveStudyPageTests
+{
+    private const string Spec = """
+        { "name": "live", "workload": "fashion-mnist-cnn",
+          "objective": { "metric": "val_accuracy", "direction": "maximize" },
+          "sampler": { "type": "random", "seed": 3 },
+          "budget": { "trials": 2, "parallel": 2 },
+          "fixed": { "epochs": 5 },
+          "space": { "lr": { "type": "float", "low": 0.001, "high": 0.1, "scale": "log" } } }
+        """;
+
+    [Fact]
+    public async Task StudyPage_WhenEpochsArrive_AppendsPointsWithoutReload()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 2);
+        var studyId = await dashboard.CreateStudyAsync(Spec);
+        var first = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        var second = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await using var browser = await Browser.LaunchAsync();
+        await browser.OpenAsync(new Uri(dashboard.WebUri, $"/studies/{studyId}").ToString(), "[data-testid=learning-curves]");
+        await browser.Page.EvaluateAsync("() => window.__notReloaded = true");
+
+        for (var epoch = 1; epoch <= 3; epoch++)
+        {
+            await agent.ReportAsync(first.TrialId, first.Attempt, epoch, epoch, new Dictionary<string, double> { ["val_accuracy"] = 0.5 + (0.1 * epoch), ["val_loss"] = 1.0 / epoch });
+            await agent.ReportAsync(second.TrialId, second.Attempt, epoch, epoch, new Dictionary<string, double> { ["val_accuracy"] = 0.4 + (0.05 * epoch), ["val_loss"] = 1.2 / epoch });
+        }
+
+        await Assertions.Expect(browser.Page.Locator("[data-testid=learning-curves]")).ToHaveAttributeAsync("data-points", "6");
+        await Assertions.Expect(browser.Page.Locator("#learning-curves .scatterlayer .trace")).ToHaveCountAsync(2);
+        await Assertions.Expect(browser.Page.Locator("[data-testid=best-value]")).ToContainTextAsync("0.8");
+        Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
+        await browser.ScreenshotAsync("study-live");
+    }
+}
