@@ -1,0 +1,59 @@
+using HyperTune.Protos.V1;
+using HyperTune.TestSupport;
+using Microsoft.Playwright;
+
+namespace HyperTune.EndToEnd.Tests;
+
+/// <summary>The new-study form, Stop and Clone in real Chromium, against a scripted agent (a test double) that answers on cue.</summary>
+public sealed class TrialControlPageTests
+{
+    [Fact]
+    public async Task NewStudyForm_WithZeroLowOnLogScale_ShowsTheFieldErrorAndCreatesNothing()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var browser = await Browser.LaunchAsync();
+        await browser.OpenAsync(new Uri(dashboard.WebUri, "/studies/new").ToString(), "[data-testid=create-study]");
+
+        await browser.Page.Locator("[data-testid=space-low-0]").FillAsync("0");
+        await browser.Page.Locator("[data-testid=create-study]").ClickAsync();
+        await Assertions.Expect(browser.Page.Locator("[data-testid=spec-errors]")).ToContainTextAsync("space.lr.low must be > 0 for a log scale, got 0");
+        await Assertions.Expect(browser.Page.Locator("[data-testid=space-low-0]")).ToHaveAttributeAsync("aria-invalid", "true");
+        await browser.ScreenshotAsync("new-study-errors");
+        await browser.ScreenshotAsync("new-study-errors");
+        Assert.Equal(0, (await dashboard.GetJsonAsync("/api/studies")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task StudyPage_StopThenCloneWithEdit_StopsTrialAndRunsTheEditedClone()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 1);
+        await using var browser = await Browser.LaunchAsync();
+        await browser.OpenAsync(new Uri(dashboard.WebUri, "/studies/new").ToString(), "[data-testid=create-study]");
+        await browser.Page.Locator("[data-testid=study-name]").FillAsync("form-made");
+        await browser.Page.Locator("[data-testid=study-trials]").FillAsync("1");
+        await browser.Page.Locator("[data-testid=study-parallel]").FillAsync("1");
+        await browser.Page.Locator("[data-testid=create-study]").ClickAsync();
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await browser.Page.Locator("[data-testid=learning-curves]").WaitForAsync();
+        await agent.ReportAsync(start.TrialId, start.Attempt, 1, 1, new Dictionary<string, double> { ["val_accuracy"] = 0.6 });
+        await Assertions.Expect(browser.Page.Locator("[data-testid=learning-curves]")).ToHaveAttributeAsync("data-points", "1");
+
+        await browser.Page.Locator("[data-testid=stop-trial][data-trial='1']").ClickAsync();
+        var stop = (await agent.NextAsync(HubMessage.KindOneofCase.StopTrial)).StopTrial;
+        await agent.FinishAsync(stop.TrialId, stop.Attempt, 2, TrialOutcome.Stopped, stop.Reason);
+        await Assertions.Expect(browser.Page.Locator("[data-testid=trial-state][data-trial='1']")).ToContainTextAsync("stopped");
+
+        await browser.Page.Locator("[data-testid=clone-trial][data-trial='1']").ClickAsync();
+        await browser.Page.Locator("[data-testid=clone-param-lr]").FillAsync("0.0321");
+        await browser.ScreenshotAsync("clone-dialog");
+        await browser.Page.Locator("[data-testid=clone-launch]").ClickAsync();
+        var cloneStart = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await Assertions.Expect(browser.Page.Locator("[data-testid=trial-state][data-trial='2']")).ToContainTextAsync("running");
+        await browser.ScreenshotAsync("study-after-clone");
+
+        Assert.Equal(0.0321, cloneStart.Params["lr"].Number);
+        Assert.Equal(start.Params["batch_size"].Number, cloneStart.Params["batch_size"].Number);
+        Assert.Equal("form-made", (await dashboard.GetJsonAsync("/api/studies"))[0].GetProperty("name").GetString());
+    }
+}
