@@ -48,7 +48,9 @@ public readonly record struct ParamValue
     /// <summary>Reads a JSON scalar; anything else is an error that names the path.</summary>
     public static ParamValue FromJson(JsonElement element, string path) => element.ValueKind switch
     {
-        JsonValueKind.Number => Of(element.GetDouble()),
+        // GetDouble reads 1e400 as infinity, which no JSON writer can write back.
+        JsonValueKind.Number when double.IsFinite(element.GetDouble()) => Of(element.GetDouble()),
+        JsonValueKind.Number => throw new SpecException(path, $"must be a finite number, got {element.GetRawText()}"),
         JsonValueKind.String => Of(element.GetString()!),
         JsonValueKind.True => Of(true),
         JsonValueKind.False => Of(false),

@@ -48,13 +48,14 @@ public sealed record IntParameter(string Name, long Low, long High, Scale Scale,
 {
     public override ParamValue FromUnit(double u)
     {
-        // Widen by half a step so the end values are as likely as the others.
-        double lo = Low - (0.5 * Step), hi = High + (0.5 * Step);
+        // Widen by half a step around the first and last reachable values so the ends are as likely as the others.
+        var last = High - ((High - Low) % Step);
+        double lo = Low - (0.5 * Step), hi = last + (0.5 * Step);
         var x = Scale == Scale.Log
             ? Math.Exp(Math.Log(Math.Max(lo, 0.5)) + (u * (Math.Log(hi) - Math.Log(Math.Max(lo, 0.5)))))
             : lo + (u * (hi - lo));
         var snapped = Low + (Step * Math.Round((x - Low) / Step, MidpointRounding.AwayFromZero));
-        return ParamValue.Of(Math.Clamp(snapped, Low, High - ((High - Low) % Step)));
+        return ParamValue.Of(Math.Clamp(snapped, Low, last));
     }
 
     public override string? Reject(ParamValue value) =>

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the solution: installs what the tests need from apt, then dotnet test in Release.
+# Extra arguments go to dotnet test, e.g. ./scripts/test.sh --filter "FullyQualifiedName~Sampler".
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib.sh
+
+# The Fashion-MNIST files for the agent's workloads; Chromium for the Playwright end-to-end tests.
+ensure_apt_packages dataset-fashion-mnist chromium
+
+rm -f tests/*/TestResults/results.trx
+status=0
+# A hung test fails the run after 15 minutes instead of eating the whole CI budget.
+dotnet test HyperTune.sln -c Release \
+    --logger "console;verbosity=normal" \
+    --logger "trx;LogFileName=results.trx" \
+    --blame-hang-timeout 15m --blame-hang-dump-type none \
+    "$@" || status=$?
+
+# One closing line over all test projects, counted from their TRX reports.
+declare -A count=([total]=0 [passed]=0 [failed]=0)
+for report in tests/*/TestResults/results.trx; do
+    [[ -f $report ]] || continue
+    counters=$(grep -o '<Counters [^>]*>' "$report" || true)
+    for key in "${!count[@]}"; do
+        value=$(sed -nE "s/.* $key=\"([0-9]+)\".*/\1/p" <<<"$counters")
+        count[$key]=$((count[$key] + ${value:-0}))
+    done
+done
+echo "Tests: ${count[passed]} passed, ${count[failed]} failed, $((count[total] - count[passed] - count[failed])) skipped"
+exit "$status"
