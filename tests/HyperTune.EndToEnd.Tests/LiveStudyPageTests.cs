@@ -40,4 +40,27 @@ public sealed class LiveStudyPageTests
         Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
         await browser.ScreenshotAsync("study-live");
     }
+
+    [Fact]
+    public async Task AgentsAndStudiesPages_WhileATrialRuns_ShowSlotsInUseAndTheBestValue()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, agentId: "gpu-box-1", slots: 3);
+        await dashboard.CreateStudyAsync(Spec.Replace("\"parallel\": 2", "\"parallel\": 1", StringComparison.Ordinal));
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await agent.ReportAsync(start.TrialId, start.Attempt, 1, 1, new Dictionary<string, double> { ["val_accuracy"] = 0.625 });
+        await agent.NextAsync(HubMessage.KindOneofCase.Ack);
+        await using var browser = await Browser.LaunchAsync();
+
+        await browser.OpenAsync(new Uri(dashboard.WebUri, "/agents").ToString(), "[data-testid=agents-table]");
+        await Assertions.Expect(browser.Page.Locator("[data-testid=agent-slots]")).ToHaveTextAsync("1 / 3");
+        await Assertions.Expect(browser.Page.Locator("[data-testid=agents-table]")).ToContainTextAsync("gpu-box-1");
+        await browser.ScreenshotAsync("agents");
+        await browser.OpenAsync(dashboard.WebUri.ToString(), "[data-testid=studies-table]");
+        await Assertions.Expect(browser.Page.Locator("[data-testid=studies-table]")).ToContainTextAsync("0.625");
+        await browser.ScreenshotAsync("studies");
+
+        await agent.FinishAsync(start.TrialId, start.Attempt, 2, TrialOutcome.Completed);
+        await Assertions.Expect(browser.Page.Locator("[data-testid=studies-table]")).ToContainTextAsync("1 done");
+    }
 }

@@ -137,6 +137,14 @@ public static class DashboardApp
         app.MapGrpcService<AgentHubService>();
         app.MapHyperTuneApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Long-lived agent streams would hold a graceful shutdown open until its timeout: end them first.
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            foreach (var agent in app.Services.GetRequiredService<AgentRegistry>().Connected)
+            {
+                agent.Closed.Cancel();
+            }
+        });
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var endpoints = app.Services.GetRequiredService<Endpoints>();
