@@ -20,8 +20,14 @@ public static class DashboardApp
 {
     public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
     {
-        // Named explicitly so a test host finds the dashboard's static web assets manifest, not its own.
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ApplicationName = typeof(DashboardApp).Assembly.GetName().Name });
+        // Named explicitly so a test host finds the dashboard's static web assets manifest, not its own; content
+        // (appsettings.json) comes from beside the program whatever the working folder, which stays the base of DataDir.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ApplicationName = typeof(DashboardApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
         if (overrides is not null)
         {
             builder.Configuration.AddInMemoryCollection(overrides);
