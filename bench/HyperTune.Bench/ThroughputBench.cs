@@ -22,10 +22,10 @@ internal static class ThroughputBench
 
     public static int Run(string[] args)
     {
-        var samples = Option(args, "--samples", 20_000);
-        var steadyEpochs = Option(args, "--epochs", 3);
-        var rounds = Option(args, "--rounds", 2);
-        var threads = Option(args, "--threads", 2);
+        var samples = BenchArgs.Option(args, "--samples", 20_000);
+        var steadyEpochs = BenchArgs.Option(args, "--epochs", 3);
+        var rounds = BenchArgs.Option(args, "--rounds", 2);
+        var threads = BenchArgs.Option(args, "--threads", 2);
         var command = $"dotnet run -c Release --project bench/HyperTune.Bench -- throughput --samples {samples} --epochs {steadyEpochs} --rounds {rounds} --threads {threads}";
 
         torch.set_num_threads(threads);
@@ -126,9 +126,4 @@ internal static class ThroughputBench
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 }
