@@ -38,11 +38,8 @@ public sealed class AgentHubService(
         }
 
         var connection = new AgentConnection(hello, clock.GetUtcNow());
-        registry.Register(connection)?.Closed.Cancel();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, connection.Closed.Token);
         logger.LogInformation("Agent {AgentId} connected from {Peer}: host {Host}, {Slots} slot(s), {Gpus} GPU(s), workloads {Workloads}",
             hello.AgentId, context.Peer, hello.HostName, hello.Slots, hello.Gpus.Count, string.Join(", ", hello.Workloads));
-
         await store.UpsertAgentAsync(new AgentRow
         {
             Id = hello.AgentId,
@@ -54,8 +51,13 @@ public sealed class AgentHubService(
             FirstSeenAt = connection.ConnectedAt,
             LastSeenAt = connection.ConnectedAt,
         }, ct);
-        connection.Send(new HubMessage { Welcome = new Welcome { DashboardVersion = DashboardVersion, ServerTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(clock.GetUtcNow()) } });
+
+        // Settle which of its trials the agent still runs before the scheduler can see it, or a trial handed to
+        // the new connection in between would look forgotten.
         await ReattachAsync(connection, ct);
+        registry.Register(connection)?.Closed.Cancel();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, connection.Closed.Token);
+        connection.Send(new HubMessage { Welcome = new Welcome { DashboardVersion = DashboardVersion, ServerTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(clock.GetUtcNow()) } });
 
         var writer = WriteAsync(connection, responseStream, linked.Token);
         events.Publish(new AgentsChanged());

@@ -49,14 +49,18 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
         }
 
         var agent = trial.AgentId is null ? null : registry.Find(trial.AgentId);
-        var delivered = agent is not null && agent.Send(new Protos.V1.HubMessage
+        if (agent is not null)
         {
-            StopTrial = new Protos.V1.StopTrial { TrialId = trial.Id, Attempt = trial.Attempt, Reason = StoppedByUser },
-        });
-        if (delivered)
-        {
-            logger.LogInformation("Stop of trial {TrialId} sent to agent {AgentId}", trial.Id, trial.AgentId);
-            return Published(await store.MarkStopRequestedAsync(trialId, ct) ?? trial);
+            // Publish "stop requested" before the command leaves, so the agent's "stopped" can never be overtaken by it.
+            var requested = Published(await store.MarkStopRequestedAsync(trialId, ct) ?? trial);
+            if (agent.Send(new Protos.V1.HubMessage
+            {
+                StopTrial = new Protos.V1.StopTrial { TrialId = trial.Id, Attempt = trial.Attempt, Reason = StoppedByUser },
+            }))
+            {
+                logger.LogInformation("Stop of trial {TrialId} sent to agent {AgentId}", trial.Id, trial.AgentId);
+                return requested;
+            }
         }
 
         var stopped = await store.FinishTrialAsync(trial.Id, trial.Attempt, TrialState.Stopped, $"{StoppedByUser} while its agent was offline", ct);
