@@ -11,8 +11,10 @@ ensure_apt_packages dataset-fashion-mnist chromium
 
 rm -f tests/*/TestResults/results.trx
 status=0
+dotnet build HyperTune.sln -c Release
+# One test project at a time (-m:1): real training, Chromium and timing-sensitive tests share two cores.
 # A hung test fails the run after 15 minutes instead of eating the whole CI budget.
-dotnet test HyperTune.sln -c Release \
+dotnet test HyperTune.sln -c Release --no-build -m:1 \
     --logger "console;verbosity=normal" \
     --logger "trx;LogFileName=results.trx" \
     --blame-hang-timeout 15m --blame-hang-dump-type none \

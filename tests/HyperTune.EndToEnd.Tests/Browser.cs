@@ -26,6 +26,8 @@ public sealed class Browser : IAsyncDisposable
             throw new InvalidOperationException($"{ChromiumPath} is missing: apt-get install chromium (scripts/test.sh does it)");
         }
 
+        // Generous on purpose: under CI load, Chromium takes seconds to parse plotly.js before the first point shows.
+        Assertions.SetDefaultExpectTimeout(30_000);
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
