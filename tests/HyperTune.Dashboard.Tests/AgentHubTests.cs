@@ -159,4 +159,29 @@ public sealed class AgentHubTests
         Assert.Contains("params.optimizer", body, StringComparison.Ordinal);
         Assert.Equal(1, (await dashboard.GetJsonAsync($"/api/studies/{studyId}/trials")).GetArrayLength());
     }
+
+    [Fact]
+    public async Task StartTrial_WithConditionalSpace_CarriesOnlyTheActiveParameters()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 8);
+        await dashboard.CreateStudyAsync("""
+            { "name": "conditional", "workload": "fashion-mnist-cnn",
+              "objective": { "metric": "val_accuracy", "direction": "maximize" },
+              "sampler": { "type": "random", "seed": 3 },
+              "budget": { "trials": 8, "parallel": 8 },
+              "space": { "optimizer": { "type": "categorical", "choices": ["sgd", "adam"] },
+                         "momentum": { "type": "float", "low": 0.5, "high": 0.99, "scale": "reverse_log", "when": { "optimizer": "sgd" } } } }
+            """);
+
+        var starts = new List<StartTrial>();
+        for (var i = 0; i < 8; i++)
+        {
+            starts.Add((await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial);
+        }
+
+        Assert.All(starts, s => Assert.Equal(s.Params["optimizer"].Text == "sgd", s.Params.ContainsKey("momentum")));
+        Assert.Contains(starts, s => s.Params["optimizer"].Text == "adam");
+        Assert.Contains(starts, s => s.Params["optimizer"].Text == "sgd");
+    }
 }

@@ -25,6 +25,10 @@ public static class ApiEndpoints
             ToHttp(await control.StopAsync(id, ct), accepted: true));
         api.MapPost("/trials/{id:long}/clone", CloneTrial);
         api.MapGet("/agents", async (AgentDirectory agents, CancellationToken ct) => await agents.ListAsync(ct));
+        api.MapPost("/studies/{id:long}/ask", async (long id, AskTell askTell, CancellationToken ct) =>
+            Answer(await askTell.AskAsync(id, ct), t => Results.Ok(new { trialId = t.Trial!.Id, number = t.Trial.Number, @params = t.Trial.Params })));
+        api.MapPost("/trials/{id:long}/report", ReportEpoch);
+        api.MapPost("/trials/{id:long}/tell", Tell);
         return app;
     }
 
@@ -118,6 +122,120 @@ public static class ApiEndpoints
             ? Results.Created($"/api/trials/{result.Trial!.Id}", TrialDto.From(result.Trial, []))
             : ToHttp(result, accepted: false);
     }
+
+    private static async Task<IResult> ReportEpoch(long id, HttpRequest request, AskTell askTell, CancellationToken ct)
+    {
+        var errors = new List<FieldError>();
+        var (body, problem) = await ReadObjectAsync(request, ct);
+        if (problem is not null)
+        {
+            return Invalid([problem]);
+        }
+
+        var epoch = body.TryGetProperty("epoch", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var n) && n >= 1 ? n : (int?)null;
+        if (epoch is null)
+        {
+            errors.Add(new FieldError("epoch", $"must be an integer >= 1, got {(e.ValueKind == JsonValueKind.Undefined ? "nothing" : e.GetRawText())}"));
+        }
+
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (!body.TryGetProperty("metrics", out var m) || m.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError("metrics", $"must be an object of metric name to number, got {(m.ValueKind == JsonValueKind.Undefined ? "nothing" : m.GetRawText())}"));
+        }
+        else
+        {
+            foreach (var metric in m.EnumerateObject())
+            {
+                if (ReadMetric(metric.Value) is { } value)
+                {
+                    metrics[metric.Name] = value;
+                }
+                else
+                {
+                    errors.Add(new FieldError($"metrics.{metric.Name}", $"must be a number, \"NaN\", \"Infinity\" or \"-Infinity\", got {metric.Value.GetRawText()}"));
+                }
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return Invalid(errors);
+        }
+
+        return Answer(await askTell.ReportAsync(id, epoch!.Value, metrics, ct), r => Results.Ok(new
+        {
+            prune = r.Decision?.Prune ?? false,
+            reason = r.Decision?.Reason,
+            state = r.Trial?.State.ToWire(),
+        }));
+    }
+
+    private static async Task<IResult> Tell(long id, HttpRequest request, AskTell askTell, CancellationToken ct)
+    {
+        var (body, problem) = await ReadObjectAsync(request, ct);
+        if (problem is not null)
+        {
+            return Invalid([problem]);
+        }
+
+        var hasValue = body.TryGetProperty("value", out var v);
+        var hasState = body.TryGetProperty("state", out var state);
+        if (hasValue == hasState)
+        {
+            return Invalid([new FieldError("$", "must hold either \"value\" (a number) or \"state\": \"failed\"")]);
+        }
+
+        if (hasState && !(state.ValueKind == JsonValueKind.String && state.GetString() == "failed"))
+        {
+            return Invalid([new FieldError("state", $"must be \"failed\", got {state.GetRawText()}")]);
+        }
+
+        double? value = null;
+        if (hasValue)
+        {
+            value = ReadMetric(v);
+            if (value is not { } x || !double.IsFinite(x))
+            {
+                return Invalid([new FieldError("value", $"must be a finite number, got {v.GetRawText()}")]);
+            }
+        }
+
+        return Answer(await askTell.TellAsync(id, value, ct), r => Results.Ok(TrialDto.From(r.Trial!, [])));
+    }
+
+    private static async Task<(JsonElement Body, FieldError? Problem)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                ? (doc.RootElement.Clone(), null)
+                : (default, new FieldError("$", $"must be a JSON object, got {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}"));
+        }
+        catch (JsonException ex)
+        {
+            return (default, new FieldError("$", $"is not valid JSON: {ex.Message}"));
+        }
+    }
+
+    private static double? ReadMetric(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Number => value.GetDouble(),
+        JsonValueKind.String => value.GetString() switch
+        {
+            "NaN" => double.NaN,
+            "Infinity" => double.PositiveInfinity,
+            "-Infinity" => double.NegativeInfinity,
+            _ => null,
+        },
+        _ => null,
+    };
+
+    private static IResult Answer(AskTellResult result, Func<AskTellResult, IResult> ok) =>
+        result.Problem is null ? ok(result)
+        : result.NotFound ? Results.NotFound(new ProblemDetailsDto(result.Problem))
+        : Results.Conflict(new ProblemDetailsDto(result.Problem));
 
     private static IResult ToHttp(ControlResult result, bool accepted) => result.Status switch
     {

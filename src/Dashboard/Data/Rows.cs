@@ -70,6 +70,9 @@ public sealed class TrialRow
     public DateTimeOffset? EndedAt { get; set; }
 
     public DateTimeOffset? StopRequestedAt { get; set; }
+
+    /// <summary>Set when the pruner decided to stop the trial; the agent's "stopped" then ends it as pruned.</summary>
+    public string? PruneReason { get; set; }
 }
 
 /// <summary>One epoch report, unique on (trial, attempt, seq) so a replay is stored once.</summary>

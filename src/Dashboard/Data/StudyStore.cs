@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HyperTune.Shared.Pruners;
 using HyperTune.Shared.Samplers;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Studies;
@@ -23,6 +24,9 @@ public sealed record ClaimedTrial(TrialView Trial, string Workload);
 /// <summary>All durable state of studies and trials. One context per operation; hands out snapshots only.</summary>
 public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, TimeProvider clock)
 {
+    /// <summary>A study with this workload is driven only through the ask/tell API, never sent to an agent.</summary>
+    public const string ExternalWorkload = "external";
+
     public async Task<long> CreateStudyAsync(StudyDefinition definition, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -110,7 +114,7 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var candidates = await db.Studies
-            .Where(s => workloads.Contains(s.Workload))
+            .Where(s => workloads.Contains(s.Workload) && s.Workload != ExternalWorkload)
             .Where(s => s.SampledCount < s.BudgetTrials || s.Trials.Any(t => t.State == TrialState.Queued))
             .Where(s => s.Trials.Count(t => t.State == TrialState.Running) < s.Parallel)
             .OrderBy(s => s.Id)
@@ -119,14 +123,7 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         {
             var trial = await db.Trials.Where(t => t.StudyId == study.Id && t.State == TrialState.Queued)
                 .OrderBy(t => t.Number).FirstOrDefaultAsync(ct);
-            if (trial is null)
-            {
-                var definition = Definition(study);
-                var proposal = SamplerFor(definition).Propose(new SamplerContext(definition.Space, study.SampledCount));
-                study.SampledCount++;
-                trial = NewTrial(study.Id, await NextNumberAsync(db, study.Id, ct), Merge(definition.Fixed, proposal), clonedFrom: null);
-                db.Trials.Add(trial);
-            }
+            trial ??= await SampleTrialAsync(db, study, ct);
 
             trial.State = TrialState.Running;
             trial.Attempt++;
@@ -140,6 +137,70 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         }
 
         return null;
+    }
+
+    /// <summary>Ask: a new running trial from the study's sampler for an external loop; null when the budget is spent.</summary>
+    public async Task<TrialView?> AskTrialAsync(long studyId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var study = await db.Studies.FirstAsync(s => s.Id == studyId, ct);
+        if (study.SampledCount >= study.BudgetTrials)
+        {
+            return null;
+        }
+
+        var trial = await SampleTrialAsync(db, study, ct);
+        trial.State = TrialState.Running;
+        trial.Attempt = 1;
+        trial.StartedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return ToView(trial);
+    }
+
+    /// <summary>Tell: ends a running trial with its objective value (completed) or as failed.</summary>
+    public async Task<TrialView?> TellAsync(long trialId, double? value, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var trial = await db.Trials.FirstOrDefaultAsync(t => t.Id == trialId && t.State == TrialState.Running, ct);
+        if (trial is null)
+        {
+            return null;
+        }
+
+        trial.State = value is null ? TrialState.Failed : TrialState.Completed;
+        trial.Reason = value is null ? "told failed" : null;
+        if (value is { } v)
+        {
+            trial.LastValue = v;
+            trial.BestValue = v;
+        }
+
+        trial.EndedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return ToView(trial);
+    }
+
+    /// <summary>A new trial from the study's sampler, given every ended trial so far; the caller saves it.</summary>
+    private async Task<TrialRow> SampleTrialAsync(HyperTuneDbContext db, StudyRow study, CancellationToken ct)
+    {
+        var definition = Definition(study);
+        var ended = await db.Trials.AsNoTracking()
+            .Where(t => t.StudyId == study.Id && t.ClonedFromTrialId == null
+                && (t.State == TrialState.Completed || t.State == TrialState.Stopped || t.State == TrialState.Pruned || t.State == TrialState.Failed))
+            .OrderBy(t => t.Number)
+            .Select(t => new { t.ParamsJson, t.BestValue, t.State })
+            .ToListAsync(ct);
+        var history = ended
+            .Select(t => new TrialResult(definition.Space.Completed(ParseParams(t.ParamsJson)), t.State == TrialState.Failed ? null : t.BestValue))
+            .ToList();
+        var proposal = Algorithms.CreateSampler(definition.Sampler)
+            .Propose(new SamplerContext(definition.Space, study.SampledCount, history, definition.Objective.Direction));
+        study.SampledCount++;
+        var trial = NewTrial(study.Id, await NextNumberAsync(db, study.Id, ct), Merge(definition.Fixed, definition.Space.Active(proposal)), clonedFrom: null);
+        db.Trials.Add(trial);
+        return trial;
     }
 
     /// <summary>Stores one epoch report once: a replay of the same (trial, attempt, seq) is a duplicate.</summary>
@@ -215,8 +276,10 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             return trial is null ? null : ToView(trial);
         }
 
-        trial.State = outcome;
-        trial.Reason = string.IsNullOrWhiteSpace(reason) ? null : reason;
+        // A stop the pruner asked for ends the trial as pruned, with the pruner's sentence.
+        var pruned = outcome == TrialState.Stopped && trial.PruneReason is not null;
+        trial.State = pruned ? TrialState.Pruned : outcome;
+        trial.Reason = pruned ? trial.PruneReason : string.IsNullOrWhiteSpace(reason) ? null : reason;
         trial.EndedAt = clock.GetUtcNow();
         trial.Slot = null;
         await db.SaveChangesAsync(ct);
@@ -255,6 +318,42 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         trial.EndedAt = clock.GetUtcNow();
         await db.SaveChangesAsync(ct);
         return ToView(trial);
+    }
+
+    /// <summary>Records the pruner's decision; returns false when the trial already ended or was already pruned.</summary>
+    public async Task<bool> MarkPruneAsync(long trialId, string reason, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var updated = await db.Trials
+            .Where(t => t.Id == trialId && t.PruneReason == null && (t.State == TrialState.Running || t.State == TrialState.Queued))
+            .ExecuteUpdateAsync(u => u.SetProperty(t => t.PruneReason, reason).SetProperty(t => t.StopRequestedAt, clock.GetUtcNow()), ct);
+        return updated == 1;
+    }
+
+    /// <summary>Every trial's objective value per epoch (current attempt), for the pruner.</summary>
+    public async Task<IReadOnlyList<TrialCurve>> LoadCurvesAsync(long studyId, string metric, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var trials = await db.Trials.AsNoTracking().Where(t => t.StudyId == studyId)
+            .Select(t => new { t.Id, t.Attempt, t.State }).ToListAsync(ct);
+        var points = await db.EpochMetrics.AsNoTracking()
+            .Where(m => m.Name == metric)
+            .Join(db.EpochReports.Where(r => r.Epoch >= 1 && db.Trials.Any(t => t.Id == r.TrialId && t.StudyId == studyId && t.Attempt == r.Attempt)),
+                m => m.ReportId, r => r.Id, (m, r) => new { r.TrialId, r.Epoch, m.Kind, m.Value })
+            .ToListAsync(ct);
+        var byTrial = points.ToLookup(p => p.TrialId);
+        return [.. trials.Select(t =>
+        {
+            var epochs = byTrial[t.Id].ToList();
+            var values = new double[epochs.Count == 0 ? 0 : epochs.Max(e => e.Epoch)];
+            Array.Fill(values, double.NaN);
+            foreach (var e in epochs)
+            {
+                values[e.Epoch - 1] = MetricValue.Join(e.Kind, e.Value);
+            }
+
+            return new TrialCurve(t.Id, values, t.State.IsFinal());
+        })];
     }
 
     public async Task<TrialView?> MarkStopRequestedAsync(long trialId, CancellationToken ct = default)
@@ -337,12 +436,6 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
 
     public static IReadOnlyDictionary<string, ParamValue> ParseParams(string json) =>
         JsonSerializer.Deserialize<Dictionary<string, ParamValue>>(json) ?? [];
-
-    private static ISampler SamplerFor(StudyDefinition definition) => definition.Sampler.Type switch
-    {
-        "random" => new RandomSampler(definition.Sampler.Seed),
-        var other => throw new InvalidOperationException($"sampler.type \"{other}\" has no implementation"),
-    };
 
     private static Dictionary<string, ParamValue> Merge(IReadOnlyDictionary<string, ParamValue> fixedValues, IReadOnlyDictionary<string, ParamValue> proposal)
     {

@@ -106,6 +106,8 @@ public static class DashboardApp
         builder.Services.AddSingleton<SchedulerSignal>();
         builder.Services.AddSingleton<StudyLauncher>();
         builder.Services.AddSingleton<TrialControl>();
+        builder.Services.AddSingleton<TrialPruning>();
+        builder.Services.AddSingleton<AskTell>();
         builder.Services.AddSingleton<AgentToken>();
         builder.Services.AddHostedService<TrialScheduler>();
         builder.Services.AddSingleton<AgentTokenInterceptor>();

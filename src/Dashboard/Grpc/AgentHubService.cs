@@ -5,6 +5,7 @@ using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Extensions;
 using HyperTune.Dashboard.Live;
 using HyperTune.Dashboard.Scheduling;
+using HyperTune.Dashboard.Trials;
 using HyperTune.Protos.V1;
 using HyperTune.Shared.Trials;
 using Microsoft.Extensions.Options;
@@ -17,6 +18,7 @@ public sealed class AgentHubService(
     StudyStore store,
     StudyEvents events,
     SchedulerSignal scheduler,
+    TrialPruning pruning,
     IOptions<DashboardOptions> options,
     TimeProvider clock,
     ILogger<AgentHubService> logger) : AgentHub.AgentHubBase
@@ -130,6 +132,10 @@ public sealed class AgentHubService(
 
         // Acknowledge only now: the report is committed (or was already, or can never be).
         connection.Send(new HubMessage { Ack = new Ack { TrialId = report.TrialId, Attempt = report.Attempt, Seq = report.Seq } });
+        if (outcome == IngestOutcome.Stored)
+        {
+            await pruning.EvaluateAsync(trial!, ct);
+        }
     }
 
     private async Task FinishAsync(AgentConnection connection, TrialFinished finished, CancellationToken ct)

@@ -7,11 +7,29 @@ public enum Scale
 {
     Linear,
     Log,
+
+    /// <summary>1 − x on a log scale: fine steps near 1, for momentum and Adam's betas (0.9 … 0.999). Floats only.</summary>
+    ReverseLog,
+}
+
+/// <summary>A parameter is searched only when another parameter (a parent, itself unconditional) has one of these values.</summary>
+public sealed record Condition(string Parent, IReadOnlyList<ParamValue> Values)
+{
+    public bool HoldsFor(IReadOnlyDictionary<string, ParamValue> values) =>
+        values.TryGetValue(Parent, out var v) && Values.Contains(v);
+
+    public override string ToString() => $"{Parent} in [{string.Join(", ", Values)}]";
 }
 
 /// <summary>One searchable hyperparameter; every kind maps the unit interval onto its values.</summary>
 public abstract record Parameter(string Name)
 {
+    /// <summary>When set, the parameter exists only in trials where the condition holds.</summary>
+    public Condition? When { get; init; }
+
+    /// <summary>" when parent in [...]" for descriptions, or nothing.</summary>
+    protected string WhenText => When is null ? "" : $" when {When}";
+
     /// <summary>Maps u in [0, 1) onto a value, honouring the parameter's scale.</summary>
     public abstract ParamValue FromUnit(double u);
 
@@ -29,9 +47,12 @@ public sealed record FloatParameter(string Name, double Low, double High, Scale 
 {
     public override ParamValue FromUnit(double u)
     {
-        var x = Scale == Scale.Log
-            ? Math.Exp(Math.Log(Low) + (u * (Math.Log(High) - Math.Log(Low))))
-            : Low + (u * (High - Low));
+        var x = Scale switch
+        {
+            Scale.Log => Math.Exp(Math.Log(Low) + (u * (Math.Log(High) - Math.Log(Low)))),
+            Scale.ReverseLog => 1 - Math.Exp(Math.Log(1 - Low) + (u * (Math.Log(1 - High) - Math.Log(1 - Low)))),
+            _ => Low + (u * (High - Low)),
+        };
         return ParamValue.Of(Math.Clamp(x, Low, High));
     }
 
@@ -40,7 +61,8 @@ public sealed record FloatParameter(string Name, double Low, double High, Scale 
             ? $"must be a finite number, got {value}"
             : null;
 
-    public override string Describe() => $"float [{Format(Low)}, {Format(High)}]{(Scale == Scale.Log ? " log" : "")}";
+    public override string Describe() =>
+        $"float [{Format(Low)}, {Format(High)}]{Scale switch { Scale.Log => " log", Scale.ReverseLog => " reverse log", _ => "" }}{WhenText}";
 }
 
 /// <summary>An integer parameter on a linear or log scale, snapped to multiples of Step from Low.</summary>
@@ -64,7 +86,7 @@ public sealed record IntParameter(string Name, long Low, long High, Scale Scale,
             : null;
 
     public override string Describe() =>
-        $"int [{Low}, {High}]{(Step != 1 ? $" step {Step}" : "")}{(Scale == Scale.Log ? " log" : "")}";
+        $"int [{Low}, {High}]{(Step != 1 ? $" step {Step}" : "")}{(Scale == Scale.Log ? " log" : "")}{WhenText}";
 }
 
 /// <summary>A parameter that takes one of a fixed list of choices.</summary>
@@ -76,11 +98,30 @@ public sealed record CategoricalParameter(string Name, IReadOnlyList<ParamValue>
     public override string? Reject(ParamValue value) =>
         value.Kind == Choices[0].Kind ? null : $"must be a {Choices[0].Kind.ToString().ToLowerInvariant()} like its choices, got {value}";
 
-    public override string Describe() => $"one of [{string.Join(", ", Choices)}]";
+    public override string Describe() => $"one of [{string.Join(", ", Choices)}]{WhenText}";
 }
 
 /// <summary>The parameters a sampler may choose, in the order the spec names them.</summary>
 public sealed record SearchSpace(IReadOnlyList<Parameter> Parameters)
 {
     public Parameter? Find(string name) => Parameters.FirstOrDefault(p => p.Name == name);
+
+    /// <summary>The values without the conditional parameters whose condition does not hold (e.g. momentum under adam).</summary>
+    public IReadOnlyDictionary<string, ParamValue> Active(IReadOnlyDictionary<string, ParamValue> values) =>
+        values.Where(kv => Find(kv.Key)?.When is not { } when || when.HoldsFor(values)).ToDictionary(kv => kv.Key, kv => kv.Value);
+
+    /// <summary>
+    /// The values with every searched parameter present: an inactive conditional parameter gets its range's middle,
+    /// so model-based samplers see complete points. Use only as sampler input, never as a trial's parameters.
+    /// </summary>
+    public IReadOnlyDictionary<string, ParamValue> Completed(IReadOnlyDictionary<string, ParamValue> values)
+    {
+        var complete = new Dictionary<string, ParamValue>(values);
+        foreach (var parameter in Parameters.Where(p => !complete.ContainsKey(p.Name)))
+        {
+            complete[parameter.Name] = parameter.FromUnit(0.5);
+        }
+
+        return complete;
+    }
 }

@@ -19,8 +19,16 @@ public sealed record Objective(string Metric, Direction Direction)
             (Direction == Direction.Maximize ? candidate > best : candidate < best));
 }
 
-/// <summary>Which sampler proposes trials, and its seed.</summary>
-public sealed record SamplerSpec(string Type, int Seed);
+/// <summary>Which sampler proposes trials, its seed and its options (defaults filled in).</summary>
+public sealed record SamplerSpec(string Type, int Seed, IReadOnlyDictionary<string, ParamValue>? Options = null)
+{
+    public AlgorithmSpec Algorithm => new(Type, Options ?? new Dictionary<string, ParamValue>());
+
+    // Options are compared by content: a spec read twice is the same spec.
+    public bool Equals(SamplerSpec? other) => other is not null && Seed == other.Seed && Algorithm.Equals(other.Algorithm);
+
+    public override int GetHashCode() => HashCode.Combine(Seed, Algorithm);
+}
 
 /// <summary>How many trials a study samples, and how many run at once.</summary>
 public sealed record Budget(int Trials, int Parallel);
@@ -35,6 +43,9 @@ public sealed record StudyDefinition(
     IReadOnlyDictionary<string, ParamValue> Fixed,
     SearchSpace Space)
 {
+    /// <summary>The early-stopping rule applied on every epoch report, or null for none.</summary>
+    public AlgorithmSpec? Pruner { get; init; }
+
     /// <summary>The canonical JSON spec (the same shape the API accepts), with the seed filled in.</summary>
     public string ToJson()
     {
@@ -51,7 +62,16 @@ public sealed record StudyDefinition(
             w.WriteStartObject("sampler");
             w.WriteString("type", Sampler.Type);
             w.WriteNumber("seed", Sampler.Seed);
+            Sampler.Algorithm.WriteOptions(w);
             w.WriteEndObject();
+            if (Pruner is not null)
+            {
+                w.WriteStartObject("pruner");
+                w.WriteString("type", Pruner.Type);
+                Pruner.WriteOptions(w);
+                w.WriteEndObject();
+            }
+
             w.WriteStartObject("budget");
             w.WriteNumber("trials", Budget.Trials);
             w.WriteNumber("parallel", Budget.Parallel);
@@ -86,7 +106,7 @@ public sealed record StudyDefinition(
                 w.WriteString("type", "float");
                 w.WriteNumber("low", f.Low);
                 w.WriteNumber("high", f.High);
-                w.WriteString("scale", f.Scale == Scale.Log ? "log" : "linear");
+                w.WriteString("scale", f.Scale switch { Scale.Log => "log", Scale.ReverseLog => "reverse_log", _ => "linear" });
                 break;
             case IntParameter i:
                 w.WriteString("type", "int");
@@ -100,6 +120,14 @@ public sealed record StudyDefinition(
                 w.WritePropertyName("choices");
                 JsonSerializer.Serialize(w, c.Choices);
                 break;
+        }
+
+        if (p.When is { } when)
+        {
+            w.WriteStartObject("when");
+            w.WritePropertyName(when.Parent);
+            JsonSerializer.Serialize(w, when.Values);
+            w.WriteEndObject();
         }
 
         w.WriteEndObject();

@@ -17,7 +17,6 @@ public static partial class StudySpecParser
 {
     public const int MaxTrials = 100_000;
     public const int MaxParallel = 1_000;
-    public static readonly IReadOnlyList<string> SamplerTypes = ["random"];
 
     public static SpecParseResult Parse(string json, int fallbackSeed)
     {
@@ -57,15 +56,18 @@ public static partial class StudySpecParser
         var budget = ParseBudget(root, errors);
         var fixedValues = ParseFixed(root, errors);
         var space = ParseSpace(root, errors);
+        var pruner = root.TryGetProperty("pruner", out var prunerElement)
+            ? AlgorithmSpec.Parse(prunerElement, "pruner", Algorithms.Pruners, errors)
+            : null;
 
         foreach (var key in fixedValues.Keys.Where(k => space.Any(p => p.Name == k)))
         {
             errors.Add(new FieldError($"fixed.{key}", "is also in space; a parameter is either fixed or searched"));
         }
 
-        foreach (var unknown in root.EnumerateObject().Select(p => p.Name).Except(["name", "workload", "objective", "sampler", "budget", "fixed", "space"]))
+        foreach (var unknown in root.EnumerateObject().Select(p => p.Name).Except(["name", "workload", "objective", "sampler", "pruner", "budget", "fixed", "space"]))
         {
-            errors.Add(new FieldError(unknown, "is not a known field (name, workload, objective, sampler, budget, fixed, space)"));
+            errors.Add(new FieldError(unknown, "is not a known field (name, workload, objective, sampler, pruner, budget, fixed, space)"));
         }
 
         if (workload is not null && WorkloadCatalog.Find(workload) is { } builtIn)
@@ -79,7 +81,7 @@ public static partial class StudySpecParser
         }
 
         return new SpecParseResult(
-            new StudyDefinition(name!, workload!, objective!, sampler!, budget!, fixedValues, new SearchSpace(space)),
+            new StudyDefinition(name!, workload!, objective!, sampler!, budget!, fixedValues, new SearchSpace(space)) { Pruner = pruner },
             errors);
     }
 
@@ -163,24 +165,11 @@ public static partial class StudySpecParser
     {
         if (!root.TryGetProperty("sampler", out var s))
         {
-            return new SamplerSpec("random", fallbackSeed);
-        }
-
-        if (s.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add(new FieldError("sampler", $"must be an object, got {Kind(s)}"));
-            return null;
-        }
-
-        var type = RequiredString(s, "type", errors, "sampler.");
-        if (type is not null && !SamplerTypes.Contains(type))
-        {
-            errors.Add(new FieldError("sampler.type", $"must be one of {string.Join(", ", SamplerTypes)}, got \"{type}\""));
-            return null;
+            return new SamplerSpec("random", fallbackSeed, new Dictionary<string, ParamValue>());
         }
 
         var seed = fallbackSeed;
-        if (s.TryGetProperty("seed", out var seedElement))
+        if (s.ValueKind == JsonValueKind.Object && s.TryGetProperty("seed", out var seedElement))
         {
             if (seedElement.ValueKind == JsonValueKind.Number && seedElement.TryGetInt32(out var given))
             {
@@ -192,7 +181,8 @@ public static partial class StudySpecParser
             }
         }
 
-        return type is null ? null : new SamplerSpec(type, seed);
+        var algorithm = AlgorithmSpec.Parse(s, "sampler", Algorithms.Samplers, errors, "seed");
+        return algorithm is null ? null : new SamplerSpec(algorithm.Type, seed, algorithm.Options);
     }
 
     private static Budget? ParseBudget(JsonElement root, List<FieldError> errors)
@@ -271,13 +261,84 @@ public static partial class StudySpecParser
                 continue;
             }
 
+            foreach (var unknown in property.Value.EnumerateObject().Select(k => k.Name).Except(ParameterKeys))
+            {
+                errors.Add(new FieldError($"{path}.{unknown}", $"is not a parameter field ({string.Join(", ", ParameterKeys)})"));
+            }
+
             if (ParseParameter(property.Name, property.Value, path, errors) is { } parameter)
             {
                 parameters.Add(parameter);
             }
         }
 
+        // Conditions name other parameters, so they are read once every parameter is known.
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            if (space.GetProperty(parameters[i].Name).TryGetProperty("when", out var when))
+            {
+                var condition = ParseCondition(when, parameters[i].Name, parameters, space, errors);
+                parameters[i] = parameters[i] with { When = condition };
+            }
+        }
+
         return parameters;
+    }
+
+    private static readonly string[] ParameterKeys = ["type", "low", "high", "scale", "step", "choices", "when"];
+
+    private static Condition? ParseCondition(JsonElement when, string child, List<Parameter> parameters, JsonElement space, List<FieldError> errors)
+    {
+        var path = $"space.{child}.when";
+        if (when.ValueKind != JsonValueKind.Object || when.EnumerateObject().Count() != 1)
+        {
+            errors.Add(new FieldError(path, $"must name one parent parameter and its value(s), e.g. {{\"optimizer\": \"sgd\"}}, got {when.GetRawText()}"));
+            return null;
+        }
+
+        var rule = when.EnumerateObject().Single();
+        var parent = parameters.FirstOrDefault(p => p.Name == rule.Name);
+        if (parent is null)
+        {
+            errors.Add(new FieldError($"{path}.{rule.Name}", $"names no parameter of the space (conditions refer to searched parameters)"));
+            return null;
+        }
+
+        if (parent.Name == child || space.GetProperty(parent.Name).TryGetProperty("when", out _))
+        {
+            errors.Add(new FieldError($"{path}.{rule.Name}", $"must name an unconditional parameter (conditions are one level deep), got {rule.Name}"));
+            return null;
+        }
+
+        var values = new List<ParamValue>();
+        var raw = rule.Value.ValueKind == JsonValueKind.Array ? [.. rule.Value.EnumerateArray()] : new[] { rule.Value };
+        foreach (var element in raw)
+        {
+            try
+            {
+                var value = ParamValue.FromJson(element, $"{path}.{rule.Name}");
+                if (parent.Reject(value) is { } problem || (parent is CategoricalParameter c && !c.Choices.Contains(value)))
+                {
+                    errors.Add(new FieldError($"{path}.{rule.Name}", $"{element.GetRawText()} is not a value {rule.Name} can take ({parent.Describe()})"));
+                    return null;
+                }
+
+                values.Add(value);
+            }
+            catch (SpecException ex)
+            {
+                errors.Add(new FieldError(ex.Path, ex.Problem));
+                return null;
+            }
+        }
+
+        if (values.Count == 0)
+        {
+            errors.Add(new FieldError($"{path}.{rule.Name}", "must list at least one value"));
+            return null;
+        }
+
+        return new Condition(rule.Name, values);
     }
 
     private static Parameter? ParseParameter(string name, JsonElement p, string path, List<FieldError> errors)
@@ -304,10 +365,18 @@ public static partial class StudySpecParser
         var low = RequiredNumber(p, "low", errors, path + ".");
         var high = RequiredNumber(p, "high", errors, path + ".");
         var scaleText = p.TryGetProperty("scale", out var s) ? (s.ValueKind == JsonValueKind.String ? s.GetString() : s.GetRawText()) : "linear";
-        Scale? scale = scaleText switch { "linear" => Scale.Linear, "log" => Scale.Log, _ => null };
+        Scale? scale = scaleText switch
+        {
+            "linear" => Scale.Linear,
+            "log" => Scale.Log,
+            "reverse_log" when type == "float" => Scale.ReverseLog,
+            _ => null,
+        };
         if (scale is null)
         {
-            errors.Add(new FieldError($"{path}.scale", $"must be \"linear\" or \"log\", got {Quote(scaleText)}"));
+            errors.Add(new FieldError($"{path}.scale", type == "float"
+                ? $"must be \"linear\", \"log\" or \"reverse_log\", got {Quote(scaleText)}"
+                : $"must be \"linear\" or \"log\", got {Quote(scaleText)}"));
         }
 
         long step = 1;
@@ -338,6 +407,11 @@ public static partial class StudySpecParser
             if (scale == Scale.Log && !(lo > 0))
             {
                 errors.Add(new FieldError($"{path}.low", $"must be > 0 for a log scale, got {Parameter.Format(lo)}"));
+            }
+
+            if (scale == Scale.ReverseLog && !(hi < 1))
+            {
+                errors.Add(new FieldError($"{path}.high", $"must be < 1 for a reverse_log scale (it spreads 1 - x on a log scale), got {Parameter.Format(hi)}"));
             }
         }
 

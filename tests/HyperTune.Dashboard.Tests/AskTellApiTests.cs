@@ -1,0 +1,93 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using HyperTune.Protos.V1;
+using HyperTune.TestSupport;
+
+namespace HyperTune.Dashboard.Tests;
+
+public sealed class AskTellApiTests
+{
+    private const string ExternalSpec = """
+        { "name": "my-loop", "workload": "external",
+          "objective": { "metric": "val_loss", "direction": "minimize" },
+          "sampler": { "type": "random", "seed": 5 },
+          "budget": { "trials": 2 },
+          "space": { "lr": { "type": "float", "low": 0.001, "high": 0.1, "scale": "log" } } }
+        """;
+
+    [Fact]
+    public async Task AskReportTell_OnExternalStudy_RunsTrialsUntilTheBudgetIsSpent()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        var studyId = await dashboard.CreateStudyAsync(ExternalSpec);
+
+        var asked = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+        var trialId = asked.Body.GetProperty("trialId").GetInt64();
+        var report = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7, "grad_norm": "NaN" } }""");
+        var again = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7 } }""");
+        var told = await PostAsync(dashboard, $"/api/trials/{trialId}/tell", """{ "value": 0.65 }""");
+        await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+        var spent = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+
+        Assert.Equal(HttpStatusCode.OK, asked.Status);
+        Assert.InRange(asked.Body.GetProperty("params").GetProperty("lr").GetDouble(), 0.001, 0.1);
+        Assert.False(report.Body.GetProperty("prune").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, again.Status);
+        Assert.Equal("completed", told.Body.GetProperty("state").GetString());
+        Assert.Equal(0.65, told.Body.GetProperty("bestValue").GetDouble());
+        Assert.Equal(HttpStatusCode.Conflict, spent.Status);
+        Assert.Contains("spent its budget of 2 trials", spent.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var trials = await dashboard.GetJsonAsync($"/api/studies/{studyId}/trials");
+        Assert.Equal(1, trials[0].GetProperty("epochs").GetArrayLength());
+        Assert.Equal("NaN", trials[0].GetProperty("epochs")[0].GetProperty("metrics").GetProperty("grad_norm").GetString());
+    }
+
+    [Fact]
+    public async Task ExternalStudy_WithAnAgentConnected_IsNeverSentToTheAgent()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, workloads: ["external", "fashion-mnist-cnn"]);
+        await agent.NextAsync(HubMessage.KindOneofCase.Welcome);
+
+        await dashboard.CreateStudyAsync(ExternalSpec);
+
+        Assert.False(await agent.ReceivesWithinAsync(HubMessage.KindOneofCase.StartTrial, TimeSpan.FromSeconds(1.5)));
+    }
+
+    [Fact]
+    public async Task Ask_OnStudyRunOnAgents_Returns409SayingWhy()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        var studyId = await dashboard.CreateStudyAsync(ExternalSpec.Replace("\"external\"", "\"fashion-mnist-mlp\"", StringComparison.Ordinal));
+
+        var asked = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+
+        Assert.Equal(HttpStatusCode.Conflict, asked.Status);
+        Assert.Contains("runs on agents", asked.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{ "epoch": 0, "metrics": { "val_loss": 1 } }""", "report", "epoch")]
+    [InlineData("""{ "epoch": 1, "metrics": { "val_loss": "low" } }""", "report", "metrics.val_loss")]
+    [InlineData("""{ "value": 1, "state": "failed" }""", "tell", "$")]
+    [InlineData("""{ "state": "done" }""", "tell", "state")]
+    public async Task ReportOrTell_WithBadBody_Returns400NamingTheField(string body, string verb, string field)
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        var studyId = await dashboard.CreateStudyAsync(ExternalSpec);
+        var trialId = (await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
+
+        var answer = await PostAsync(dashboard, $"/api/trials/{trialId}/{verb}", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
+        Assert.True(answer.Body.GetProperty("errors").TryGetProperty(field, out _), answer.Body.ToString());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(RunningDashboard dashboard, string path, string body)
+    {
+        using var response = await dashboard.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+}
