@@ -28,6 +28,9 @@ public static class ApiEndpoints
         api.MapPost("/studies/{id:long}/ask", async (long id, AskTell askTell, CancellationToken ct) =>
             Answer(await askTell.AskAsync(id, ct), t => Results.Ok(new { trialId = t.Trial!.Id, number = t.Trial.Number, @params = t.Trial.Params })));
         api.MapPost("/trials/{id:long}/report", ReportEpoch);
+        api.MapGet("/studies/{id:long}/stages", GetStages);
+        api.MapPost("/studies/{id:long}/stages/{number:int}/start", StartStage);
+        api.MapPost("/trials/{id:long}/narrow", Narrow);
         api.MapPost("/trials/{id:long}/tell", Tell);
         return app;
     }
@@ -121,6 +124,82 @@ public static class ApiEndpoints
         return result.Status == ControlStatus.Done
             ? Results.Created($"/api/trials/{result.Trial!.Id}", TrialDto.From(result.Trial, []))
             : ToHttp(result, accepted: false);
+    }
+
+    private static async Task<IResult> GetStages(long id, StudyStore store, CancellationToken ct)
+    {
+        if (await store.GetStudyAsync(id, ct) is not { } study)
+        {
+            return Results.NotFound(new ProblemDetailsDto($"study {id} does not exist"));
+        }
+
+        return Results.Ok((await store.ListStagesAsync(id, ct)).Select(s => StageDto.From(s, study.Definition)));
+    }
+
+    // Stages are numbered from 1 in the API and on the page, like trials.
+    private static async Task<IResult> StartStage(long id, int number, HttpRequest request, StageControl stages, StudyStore store, CancellationToken ct)
+    {
+        JsonElement? space = null;
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            var (body, problem) = await ReadObjectAsync(request, ct);
+            if (problem is not null)
+            {
+                return Invalid([problem]);
+            }
+
+            if (body.TryGetProperty("space", out var given))
+            {
+                space = given;
+            }
+        }
+
+        var result = await stages.StartAsync(id, number - 1, space, ct);
+        if (result.Errors is { Count: > 0 } errors)
+        {
+            return Invalid(errors);
+        }
+
+        var study = await store.GetStudyAsync(id, ct);
+        return result.Problem is null ? Results.Ok(StageDto.From(result.Stage!, study!.Definition))
+            : result.NotFound ? Results.NotFound(new ProblemDetailsDto(result.Problem))
+            : Results.Conflict(new ProblemDetailsDto(result.Problem));
+    }
+
+    private static async Task<IResult> Narrow(long id, HttpRequest request, StageControl stages, StudyStore store, CancellationToken ct)
+    {
+        var trials = StageControl.DefaultNarrowTrials;
+        if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            var (body, problem) = await ReadObjectAsync(request, ct);
+            if (problem is not null)
+            {
+                return Invalid([problem]);
+            }
+
+            if (body.TryGetProperty("trials", out var t))
+            {
+                if (t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out trials))
+                {
+                    return Invalid([new FieldError("trials", $"must be an integer, got {t.GetRawText()}")]);
+                }
+            }
+        }
+
+        var result = await stages.NarrowAroundAsync(id, trials, ct);
+        if (result.Errors is { Count: > 0 } errors)
+        {
+            return Invalid(errors);
+        }
+
+        if (result.NotFound)
+        {
+            return Results.NotFound(new ProblemDetailsDto(result.Problem!));
+        }
+
+        var trial = await store.GetTrialAsync(id, ct);
+        var study = await store.GetStudyAsync(trial!.StudyId, ct);
+        return Results.Created($"/api/studies/{study!.Summary.Id}/stages", StageDto.From(result.Stage!, study.Definition));
     }
 
     private static async Task<IResult> ReportEpoch(long id, HttpRequest request, AskTell askTell, CancellationToken ct)
@@ -266,9 +345,15 @@ public sealed record EpochDto(int Epoch, IReadOnlyDictionary<string, double> Met
 
 public sealed record TrialDto(long Id, long StudyId, int Number, string State, IReadOnlyDictionary<string, ParamValue> Params, int Attempt,
     string? AgentId, long? ClonedFromTrialId, string? Reason, double? LastValue, double? BestValue,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, IReadOnlyList<EpochDto> Epochs)
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, int Stage, IReadOnlyList<EpochDto> Epochs)
 {
     public static TrialDto From(TrialView t, IEnumerable<EpochPoint> epochs) => new(t.Id, t.StudyId, t.Number, t.State.ToWire(), t.Params,
         t.Attempt, t.AgentId, t.ClonedFromTrialId, t.Reason, t.LastValue, t.BestValue, t.CreatedAt, t.StartedAt, t.EndedAt,
-        [.. epochs.Select(e => new EpochDto(e.Epoch, e.Metrics))]);
+        t.StageIndex + 1, [.. epochs.Select(e => new EpochDto(e.Epoch, e.Metrics))]);
+}
+
+public sealed record StageDto(int Number, string State, int Trials, int Sampled, int Ended, string Origin, JsonElement Space)
+{
+    public static StageDto From(StageView s, StudyDefinition definition) => new(s.Index + 1, s.State.ToString().ToLowerInvariant(),
+        s.Trials, s.Sampled, s.Ended, s.Origin, StageControl.SpaceJson(definition, s.Space));
 }

@@ -15,6 +15,8 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
 
     public DbSet<AgentRow> Agents => Set<AgentRow>();
 
+    public DbSet<StageRow> Stages => Set<StageRow>();
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<StudyRow>(e =>
@@ -43,6 +45,13 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
             e.HasIndex(m => new { m.ReportId, m.Name }).IsUnique();
         });
         modelBuilder.Entity<AgentRow>(e => e.ToTable("agents"));
+        modelBuilder.Entity<StageRow>(e =>
+        {
+            e.ToTable("stages");
+            e.HasIndex(s => new { s.StudyId, s.Index }).IsUnique();
+            e.HasOne<StudyRow>().WithMany().HasForeignKey(s => s.StudyId);
+            e.Property(s => s.State).HasConversion<string>().HasMaxLength(16);
+        });
     }
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -55,6 +55,9 @@ public sealed class TrialRow
 
     public long? ClonedFromTrialId { get; set; }
 
+    /// <summary>The stage (0-based) whose space the trial was sampled from.</summary>
+    public int StageIndex { get; set; }
+
     public string? Reason { get; set; }
 
     public int EpochCount { get; set; }
@@ -126,4 +129,38 @@ public sealed class AgentRow
     public DateTimeOffset FirstSeenAt { get; set; }
 
     public DateTimeOffset LastSeenAt { get; set; }
+}
+
+/// <summary>How far a stage is.</summary>
+public enum StageState
+{
+    /// <summary>Trials are drawn from its space.</summary>
+    Running,
+
+    /// <summary>Its space is proposed and waits for a person to edit and start it.</summary>
+    Proposed,
+}
+
+/// <summary>One stage of a study: a version of the search space and how many trials come from it.</summary>
+public sealed class StageRow
+{
+    public long Id { get; set; }
+
+    public long StudyId { get; set; }
+
+    public int Index { get; set; }
+
+    /// <summary>The study's spec with this stage's space, parsed like any spec.</summary>
+    public required string SpecJson { get; set; }
+
+    public int Trials { get; set; }
+
+    public StageState State { get; set; }
+
+    /// <summary>Where the space came from, in words: "spec", "zoom around the best of stage 1", "narrowed around trial #7", "edited".</summary>
+    public required string Origin { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+
+    public DateTimeOffset? StartedAt { get; set; }
 }

@@ -43,6 +43,18 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         };
         db.Studies.Add(row);
         await db.SaveChangesAsync(ct);
+        db.Stages.Add(new StageRow
+        {
+            StudyId = row.Id,
+            Index = 0,
+            SpecJson = row.SpecJson,
+            Trials = definition.Sampler.Stages?[0] ?? definition.Budget.Trials,
+            State = StageState.Running,
+            Origin = "spec",
+            CreatedAt = row.CreatedAt,
+            StartedAt = row.CreatedAt,
+        });
+        await db.SaveChangesAsync(ct);
         return row.Id;
     }
 
@@ -53,8 +65,9 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         var trials = await db.Trials.AsNoTracking()
             .Select(t => new TrialStat(t.StudyId, t.Id, t.State, t.BestValue))
             .ToListAsync(ct);
+        var waiting = (await db.Stages.Where(s => s.State == StageState.Proposed).Select(s => s.StudyId).ToListAsync(ct)).ToHashSet();
         var byStudy = trials.ToLookup(t => t.StudyId);
-        return [.. studies.Select(s => Summarise(s, byStudy[s.Id]))];
+        return [.. studies.Select(s => Summarise(s, byStudy[s.Id], waiting.Contains(s.Id)))];
     }
 
     public async Task<StudyDetail?> GetStudyAsync(long id, CancellationToken ct = default)
@@ -68,7 +81,8 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
 
         var trials = await db.Trials.AsNoTracking().Where(t => t.StudyId == id)
             .Select(t => new TrialStat(t.StudyId, t.Id, t.State, t.BestValue)).ToListAsync(ct);
-        return new StudyDetail(Summarise(study, trials), Definition(study), study.SpecJson);
+        var waiting = await db.Stages.AnyAsync(s => s.StudyId == id && s.State == StageState.Proposed, ct);
+        return new StudyDetail(Summarise(study, trials, waiting), Definition(study), study.SpecJson);
     }
 
     public async Task<IReadOnlyList<TrialView>> ListTrialsAsync(long studyId, CancellationToken ct = default)
@@ -124,6 +138,12 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             var trial = await db.Trials.Where(t => t.StudyId == study.Id && t.State == TrialState.Queued)
                 .OrderBy(t => t.Number).FirstOrDefaultAsync(ct);
             trial ??= await SampleTrialAsync(db, study, ct);
+            if (trial is null)
+            {
+                // The study waits: its stage is spent and still running, or a proposed stage waits for a person.
+                await db.SaveChangesAsync(ct);
+                continue;
+            }
 
             trial.State = TrialState.Running;
             trial.Attempt++;
@@ -136,10 +156,12 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             return new ClaimedTrial(ToView(trial), study.Workload);
         }
 
+        // Keep what waiting studies decided (a proposed next stage).
+        await tx.CommitAsync(ct);
         return null;
     }
 
-    /// <summary>Ask: a new running trial from the study's sampler for an external loop; null when the budget is spent.</summary>
+    /// <summary>Ask: a new running trial from the study's sampler for an external loop; null when the budget is spent or the next stage waits.</summary>
     public async Task<TrialView?> AskTrialAsync(long studyId, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
@@ -151,6 +173,13 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         }
 
         var trial = await SampleTrialAsync(db, study, ct);
+        if (trial is null)
+        {
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return null;
+        }
+
         trial.State = TrialState.Running;
         trial.Attempt = 1;
         trial.StartedAt = clock.GetUtcNow();
@@ -182,10 +211,20 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         return ToView(trial);
     }
 
-    /// <summary>A new trial from the study's sampler, given every ended trial so far; the caller saves it.</summary>
-    private async Task<TrialRow> SampleTrialAsync(HyperTuneDbContext db, StudyRow study, CancellationToken ct)
+    /// <summary>
+    /// A new trial from the study's sampler and its current stage's space, given every ended trial so far (the caller
+    /// saves it); null when the stage is spent (the next one is then proposed once its trials have ended) or waits.
+    /// </summary>
+    private async Task<TrialRow?> SampleTrialAsync(HyperTuneDbContext db, StudyRow study, CancellationToken ct)
     {
+        var stage = await db.Stages.Where(s => s.StudyId == study.Id).OrderByDescending(s => s.Index).FirstAsync(ct);
+        if (stage.State == StageState.Proposed)
+        {
+            return null;
+        }
+
         var definition = Definition(study);
+        var stageDefinition = definition.WithSpace(ParseSpec(stage.SpecJson, $"stage {stage.Index} of study {study.Id}").Space);
         var ended = await db.Trials.AsNoTracking()
             .Where(t => t.StudyId == study.Id && t.ClonedFromTrialId == null
                 && (t.State == TrialState.Completed || t.State == TrialState.Stopped || t.State == TrialState.Pruned || t.State == TrialState.Failed))
@@ -193,14 +232,142 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             .Select(t => new { t.ParamsJson, t.BestValue, t.State })
             .ToListAsync(ct);
         var history = ended
-            .Select(t => new TrialResult(definition.Space.Completed(ParseParams(t.ParamsJson)), t.State == TrialState.Failed ? null : t.BestValue))
+            .Select(t => new TrialResult(stageDefinition.Space.Completed(ParseParams(t.ParamsJson)), t.State == TrialState.Failed ? null : t.BestValue))
             .ToList();
+
+        var sampledInStage = await db.Trials.CountAsync(t => t.StudyId == study.Id && t.StageIndex == stage.Index && t.ClonedFromTrialId == null, ct);
+        if (sampledInStage >= stage.Trials)
+        {
+            var next = await ProposeNextStageAsync(db, study, stage, stageDefinition, history, ct);
+            if (next?.State != StageState.Running)
+            {
+                return null;
+            }
+
+            // An automatic stage starts at once.
+            await db.SaveChangesAsync(ct);
+            return await SampleTrialAsync(db, study, ct);
+        }
+
         var proposal = Algorithms.CreateSampler(definition.Sampler)
-            .Propose(new SamplerContext(definition.Space, study.SampledCount, history, definition.Objective.Direction));
+            .Propose(new SamplerContext(stageDefinition.Space, study.SampledCount, history, definition.Objective.Direction));
         study.SampledCount++;
-        var trial = NewTrial(study.Id, await NextNumberAsync(db, study.Id, ct), Merge(definition.Fixed, definition.Space.Active(proposal)), clonedFrom: null);
+        var trial = NewTrial(study.Id, await NextNumberAsync(db, study.Id, ct), Merge(definition.Fixed, stageDefinition.Space.Active(proposal)), clonedFrom: null);
+        trial.StageIndex = stage.Index;
         db.Trials.Add(trial);
         return trial;
+    }
+
+    /// <summary>Once every trial of a spent stage has ended, the next planned coarse-to-fine stage zooms around the best.</summary>
+    private async Task<StageRow?> ProposeNextStageAsync(HyperTuneDbContext db, StudyRow study, StageRow stage, StudyDefinition stageDefinition, List<TrialResult> history, CancellationToken ct)
+    {
+        var plan = stageDefinition.Sampler.Stages;
+        var stillRunning = await db.Trials.AnyAsync(t => t.StudyId == study.Id && t.StageIndex == stage.Index
+            && (t.State == TrialState.Queued || t.State == TrialState.Running), ct);
+        if (plan is null || stage.Index + 1 >= plan.Count || study.SampledCount >= study.BudgetTrials || stillRunning)
+        {
+            return null;
+        }
+
+        var zoomed = CoarseToFine.Zoom(stageDefinition.Space, history, stageDefinition.Objective.Direction);
+        var auto = stageDefinition.Sampler.AutoStages;
+        var next = new StageRow
+        {
+            StudyId = study.Id,
+            Index = stage.Index + 1,
+            SpecJson = stageDefinition.WithSpace(zoomed).ToJson(),
+            Trials = plan[stage.Index + 1],
+            State = auto ? StageState.Running : StageState.Proposed,
+            Origin = $"zoom around the best of stage {stage.Index + 1}",
+            CreatedAt = clock.GetUtcNow(),
+            StartedAt = auto ? clock.GetUtcNow() : null,
+        };
+        db.Stages.Add(next);
+        return next;
+    }
+
+    public async Task<IReadOnlyList<StageView>> ListStagesAsync(long studyId, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var stages = await db.Stages.AsNoTracking().Where(s => s.StudyId == studyId).OrderBy(s => s.Index).ToListAsync(ct);
+        var counts = await db.Trials.AsNoTracking().Where(t => t.StudyId == studyId && t.ClonedFromTrialId == null)
+            .GroupBy(t => t.StageIndex)
+            .Select(g => new { Stage = g.Key, Sampled = g.Count(), Ended = g.Count(t => t.State != TrialState.Queued && t.State != TrialState.Running) })
+            .ToListAsync(ct);
+        return [.. stages.Select(s =>
+        {
+            var c = counts.FirstOrDefault(x => x.Stage == s.Index);
+            return new StageView(s.Index, s.State, s.Trials, c?.Sampled ?? 0, c?.Ended ?? 0, s.Origin,
+                ParseSpec(s.SpecJson, $"stage {s.Index}").Space, s.CreatedAt, s.StartedAt);
+        })];
+    }
+
+    /// <summary>Starts a proposed stage, with the space a person edited (already validated) or as proposed.</summary>
+    public async Task<StageView?> StartStageAsync(long studyId, int index, SearchSpace? edited, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        var stage = await db.Stages.FirstOrDefaultAsync(s => s.StudyId == studyId && s.Index == index && s.State == StageState.Proposed, ct);
+        if (stage is null)
+        {
+            return null;
+        }
+
+        if (edited is not null)
+        {
+            stage.SpecJson = ParseSpec(stage.SpecJson, $"stage {index}").WithSpace(edited).ToJson();
+            stage.Origin += ", edited";
+        }
+
+        stage.State = StageState.Running;
+        stage.StartedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        return (await ListStagesAsync(studyId, ct)).First(s => s.Index == index);
+    }
+
+    /// <summary>
+    /// "Narrow and relaunch from this trial": the rest of the study's plan is replaced by one proposed stage of
+    /// <paramref name="trials"/> trials centred on the trial's values; a person starts it (after editing, if wanted).
+    /// </summary>
+    public async Task<StageView?> NarrowAroundAsync(long trialId, int trials, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var trial = await db.Trials.AsNoTracking().FirstOrDefaultAsync(t => t.Id == trialId, ct);
+        if (trial is null)
+        {
+            return null;
+        }
+
+        var study = await db.Studies.FirstAsync(s => s.Id == trial.StudyId, ct);
+        var stages = await db.Stages.Where(s => s.StudyId == study.Id).OrderBy(s => s.Index).ToListAsync(ct);
+        var current = stages[^1];
+
+        // A proposal nobody started yet gives way to this one.
+        if (current.State == StageState.Proposed)
+        {
+            db.Stages.Remove(current);
+            current = stages[^2];
+        }
+
+        var sampledInCurrent = await db.Trials.CountAsync(t => t.StudyId == study.Id && t.StageIndex == current.Index && t.ClonedFromTrialId == null, ct);
+        current.Trials = sampledInCurrent;
+        var space = ParseSpec(current.SpecJson, $"stage {current.Index}");
+        var narrowed = CoarseToFine.Around(space.Space, ParseParams(trial.ParamsJson));
+        var stage = new StageRow
+        {
+            StudyId = study.Id,
+            Index = current.Index + 1,
+            SpecJson = space.WithSpace(narrowed).ToJson(),
+            Trials = trials,
+            State = StageState.Proposed,
+            Origin = $"narrowed around trial #{trial.Number}",
+            CreatedAt = clock.GetUtcNow(),
+        };
+        db.Stages.Add(stage);
+        study.BudgetTrials = study.SampledCount + trials;
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return (await ListStagesAsync(study.Id, ct)).First(s => s.Index == stage.Index);
     }
 
     /// <summary>Stores one epoch report once: a replay of the same (trial, attempt, seq) is a duplicate.</summary>
@@ -388,6 +555,7 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         }
 
         var clone = NewTrial(source.StudyId, await NextNumberAsync(db, source.StudyId, ct), parameters, source.Id);
+        clone.StageIndex = source.StageIndex;
         db.Trials.Add(clone);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
@@ -427,11 +595,13 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
         return await db.Agents.AsNoTracking().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
-    public static StudyDefinition Definition(StudyRow study)
+    public static StudyDefinition Definition(StudyRow study) => ParseSpec(study.SpecJson, $"study {study.Id}");
+
+    private static StudyDefinition ParseSpec(string json, string owner)
     {
-        var parsed = StudySpecParser.Parse(study.SpecJson, fallbackSeed: 0);
+        var parsed = StudySpecParser.Parse(json, fallbackSeed: 0);
         return parsed.Definition ?? throw new InvalidOperationException(
-            $"study {study.Id} has a stored spec that no longer parses: {string.Join("; ", parsed.Errors.Select(e => $"{e.Path} {e.Message}"))}");
+            $"{owner} has a stored spec that no longer parses: {string.Join("; ", parsed.Errors.Select(e => $"{e.Path} {e.Message}"))}");
     }
 
     public static IReadOnlyDictionary<string, ParamValue> ParseParams(string json) =>
@@ -461,7 +631,7 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
     private static async Task<int> NextNumberAsync(HyperTuneDbContext db, long studyId, CancellationToken ct) =>
         (await db.Trials.Where(t => t.StudyId == studyId).MaxAsync(t => (int?)t.Number, ct) ?? 0) + 1;
 
-    private static StudySummary Summarise(StudyRow s, IEnumerable<TrialStat> trials)
+    private static StudySummary Summarise(StudyRow s, IEnumerable<TrialStat> trials, bool waitingForPerson)
     {
         var list = trials.ToList();
         var objective = new Objective(s.ObjectiveMetric, s.Maximize ? Direction.Maximize : Direction.Minimize);
@@ -476,13 +646,14 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
 
         var running = list.Count(t => t.State == TrialState.Running);
         var active = running > 0 || list.Any(t => t.State == TrialState.Queued) || s.SampledCount < s.BudgetTrials;
-        return new StudySummary(s.Id, s.Name, s.Workload, active ? "running" : "completed", objective, s.BudgetTrials, s.Parallel,
+        var state = waitingForPerson && running == 0 ? "waiting" : active ? "running" : "completed";
+        return new StudySummary(s.Id, s.Name, s.Workload, state, objective, s.BudgetTrials, s.Parallel,
             list.Count, list.Count(t => t.State.IsFinal()), running, best?.BestValue, best?.TrialId, s.CreatedAt);
     }
 
     private static TrialView ToView(TrialRow t) => new(
         t.Id, t.StudyId, t.Number, t.State, ParseParams(t.ParamsJson), t.Attempt, t.AgentId, t.ClonedFromTrialId,
-        t.Reason, t.EpochCount, t.LastValue, t.BestValue, t.CreatedAt, t.StartedAt, t.EndedAt);
+        t.Reason, t.EpochCount, t.LastValue, t.BestValue, t.CreatedAt, t.StartedAt, t.EndedAt, t.StageIndex);
 
     private sealed record TrialStat(long StudyId, long TrialId, TrialState State, double? BestValue);
 }

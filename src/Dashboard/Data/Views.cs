@@ -37,7 +37,8 @@ public sealed record TrialView(
     double? BestValue,
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
-    DateTimeOffset? EndedAt);
+    DateTimeOffset? EndedAt,
+    int StageIndex = 0);
 
 /// <summary>One stored epoch of a trial: metric name → value (NaN and ±Inf kept).</summary>
 public sealed record EpochPoint(long TrialId, int Attempt, int Epoch, IReadOnlyDictionary<string, double> Metrics);
@@ -57,3 +58,15 @@ public sealed record AgentView(
     IReadOnlyList<string> Workloads,
     IReadOnlyList<long> RunningTrialIds,
     DateTimeOffset LastSeenAt);
+
+/// <summary>One stage of a study: its space, how many trials it holds and how far it is.</summary>
+public sealed record StageView(
+    int Index,
+    StageState State,
+    int Trials,
+    int Sampled,
+    int Ended,
+    string Origin,
+    SearchSpace Space,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt);

@@ -108,6 +108,7 @@ public static class DashboardApp
         builder.Services.AddSingleton<TrialControl>();
         builder.Services.AddSingleton<TrialPruning>();
         builder.Services.AddSingleton<AskTell>();
+        builder.Services.AddSingleton<StageControl>();
         builder.Services.AddSingleton<AgentToken>();
         builder.Services.AddHostedService<TrialScheduler>();
         builder.Services.AddSingleton<AgentTokenInterceptor>();

@@ -14,6 +14,9 @@ public sealed record EpochRecorded(long StudyId, EpochPoint Point) : LiveEvent;
 /// <summary>A study was created.</summary>
 public sealed record StudyCreated(long StudyId) : LiveEvent;
 
+/// <summary>A study's stages changed (one proposed, started or narrowed).</summary>
+public sealed record StagesChanged(long StudyId) : LiveEvent;
+
 /// <summary>An agent connected, disconnected or changed its slot use.</summary>
 public sealed record AgentsChanged : LiveEvent;
 

@@ -32,7 +32,9 @@ public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning p
         var trial = await store.AskTrialAsync(studyId, ct);
         if (trial is null)
         {
-            return new AskTellResult(null, $"study {studyId} has spent its budget of {study.Definition.Budget.Trials} trials");
+            return new AskTellResult(null, study.Summary.TrialCount >= study.Summary.BudgetTrials
+                ? $"study {studyId} has spent its budget of {study.Summary.BudgetTrials} trials"
+                : $"study {studyId} has no trial to hand out now: its stage's trials must end, or its next stage waits to be started");
         }
 
         events.Publish(new TrialChanged(trial));

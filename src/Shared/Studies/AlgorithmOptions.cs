@@ -126,6 +126,9 @@ public static class Algorithms
     public static IReadOnlyList<SamplerType> SamplerTypes { get; } =
     [
         new("random", [], s => new RandomSampler(s.Seed)),
+
+        // Within a stage, trials are drawn at random from that stage's space; stages zoom (Samplers/CoarseToFine.cs).
+        new(SamplerSpec.CoarseToFine, [OptionSpec.Flag("auto", false)], s => new RandomSampler(s.Seed)),
     ];
 
     public static IReadOnlyList<PrunerType> PrunerTypes { get; } = [];

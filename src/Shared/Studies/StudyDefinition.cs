@@ -22,10 +22,19 @@ public sealed record Objective(string Metric, Direction Direction)
 /// <summary>Which sampler proposes trials, its seed and its options (defaults filled in).</summary>
 public sealed record SamplerSpec(string Type, int Seed, IReadOnlyDictionary<string, ParamValue>? Options = null)
 {
+    public const string CoarseToFine = "coarse-to-fine";
+
+    /// <summary>Trials per stage of a coarse-to-fine search (they add up to the budget); null for other samplers.</summary>
+    public IReadOnlyList<int>? Stages { get; init; }
+
+    /// <summary>True when a coarse-to-fine study starts its next stage without waiting for a person.</summary>
+    public bool AutoStages => Type == CoarseToFine && Algorithm.Flag("auto");
+
     public AlgorithmSpec Algorithm => new(Type, Options ?? new Dictionary<string, ParamValue>());
 
     // Options are compared by content: a spec read twice is the same spec.
-    public bool Equals(SamplerSpec? other) => other is not null && Seed == other.Seed && Algorithm.Equals(other.Algorithm);
+    public bool Equals(SamplerSpec? other) => other is not null && Seed == other.Seed && Algorithm.Equals(other.Algorithm)
+        && (Stages ?? []).SequenceEqual(other.Stages ?? []);
 
     public override int GetHashCode() => HashCode.Combine(Seed, Algorithm);
 }
@@ -46,6 +55,9 @@ public sealed record StudyDefinition(
     /// <summary>The early-stopping rule applied on every epoch report, or null for none.</summary>
     public AlgorithmSpec? Pruner { get; init; }
 
+    /// <summary>The same study searching <paramref name="space"/> (a later stage's version of the space).</summary>
+    public StudyDefinition WithSpace(SearchSpace space) => this with { Space = space };
+
     /// <summary>The canonical JSON spec (the same shape the API accepts), with the seed filled in.</summary>
     public string ToJson()
     {
@@ -63,6 +75,12 @@ public sealed record StudyDefinition(
             w.WriteString("type", Sampler.Type);
             w.WriteNumber("seed", Sampler.Seed);
             Sampler.Algorithm.WriteOptions(w);
+            if (Sampler.Stages is { } stages)
+            {
+                w.WritePropertyName("stages");
+                JsonSerializer.Serialize(w, stages);
+            }
+
             w.WriteEndObject();
             if (Pruner is not null)
             {

@@ -70,6 +70,11 @@ public static partial class StudySpecParser
             errors.Add(new FieldError(unknown, "is not a known field (name, workload, objective, sampler, pruner, budget, fixed, space)"));
         }
 
+        if (sampler?.Stages is { } stageTrials && budget is not null && stageTrials.Sum() != budget.Trials)
+        {
+            errors.Add(new FieldError("budget.trials", $"must equal the sum of sampler.stages ({stageTrials.Sum()}), got {budget.Trials}"));
+        }
+
         if (workload is not null && WorkloadCatalog.Find(workload) is { } builtIn)
         {
             CheckAgainstWorkload(builtIn, fixedValues, space, errors);
@@ -181,8 +186,37 @@ public static partial class StudySpecParser
             }
         }
 
-        var algorithm = AlgorithmSpec.Parse(s, "sampler", Algorithms.Samplers, errors, "seed");
-        return algorithm is null ? null : new SamplerSpec(algorithm.Type, seed, algorithm.Options);
+        var algorithm = AlgorithmSpec.Parse(s, "sampler", Algorithms.Samplers, errors, "seed", "stages");
+        if (algorithm is null)
+        {
+            return null;
+        }
+
+        var stages = ParseStages(s, algorithm.Type, errors);
+        return new SamplerSpec(algorithm.Type, seed, algorithm.Options) { Stages = stages };
+    }
+
+    private static List<int>? ParseStages(JsonElement sampler, string type, List<FieldError> errors)
+    {
+        var given = sampler.TryGetProperty("stages", out var stagesElement);
+        if (type != SamplerSpec.CoarseToFine)
+        {
+            if (given)
+            {
+                errors.Add(new FieldError("sampler.stages", $"is only an option of {SamplerSpec.CoarseToFine}, not of {type}"));
+            }
+
+            return null;
+        }
+
+        if (!given || stagesElement.ValueKind != JsonValueKind.Array || stagesElement.GetArrayLength() is < 1 or > 20
+            || stagesElement.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out var n) || n < 1))
+        {
+            errors.Add(new FieldError("sampler.stages", $"must list 1 to 20 trial counts >= 1, e.g. [50, 25, 25], got {(given ? stagesElement.GetRawText() : "nothing")}"));
+            return null;
+        }
+
+        return [.. stagesElement.EnumerateArray().Select(e => e.GetInt32())];
     }
 
     private static Budget? ParseBudget(JsonElement root, List<FieldError> errors)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HyperTune.Shared.SearchSpaces;
 
 namespace HyperTune.Dashboard.Components.Pages;
 
@@ -37,33 +38,7 @@ public sealed class NewStudyForm
 
     public string ToJson()
     {
-        var space = new JsonObject();
-        foreach (var row in Space.Where(r => !string.IsNullOrWhiteSpace(r.Name)))
-        {
-            var p = new JsonObject { ["type"] = row.Type };
-            if (row.Type == "categorical")
-            {
-                var choices = new JsonArray();
-                foreach (var c in (row.Choices ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                {
-                    choices.Add(Scalar(c));
-                }
-
-                p["choices"] = choices;
-            }
-            else
-            {
-                p["low"] = Scalar(row.Low);
-                p["high"] = Scalar(row.High);
-                p["scale"] = row.Scale;
-                if (row.Type == "int" && !string.IsNullOrWhiteSpace(row.Step))
-                {
-                    p["step"] = Scalar(row.Step);
-                }
-            }
-
-            space[row.Name.Trim()] = p;
-        }
+        var space = SpaceJson(Space);
 
         var fixedValues = new JsonObject();
         foreach (var row in Fixed.Where(r => !string.IsNullOrWhiteSpace(r.Name)))
@@ -88,6 +63,45 @@ public sealed class NewStudyForm
             ["space"] = space,
         };
         return spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    /// <summary>The rows as a spec's "space" object.</summary>
+    public static JsonObject SpaceJson(IEnumerable<SpaceRow> rows)
+    {
+        var space = new JsonObject();
+        foreach (var row in rows.Where(r => !string.IsNullOrWhiteSpace(r.Name)))
+        {
+            var p = new JsonObject { ["type"] = row.Type };
+            if (row.Type == "categorical")
+            {
+                var choices = new JsonArray();
+                foreach (var c in (row.Choices ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    choices.Add(Scalar(c));
+                }
+
+                p["choices"] = choices;
+            }
+            else
+            {
+                p["low"] = Scalar(row.Low);
+                p["high"] = Scalar(row.High);
+                p["scale"] = row.Scale;
+                if (row.Type == "int" && !string.IsNullOrWhiteSpace(row.Step))
+                {
+                    p["step"] = Scalar(row.Step);
+                }
+            }
+
+            if (row.When is { } when)
+            {
+                p["when"] = new JsonObject { [when.Parent] = new JsonArray([.. when.Values.Select(v => JsonNode.Parse(JsonSerializer.Serialize(v)))]) };
+            }
+
+            space[row.Name.Trim()] = p;
+        }
+
+        return space;
     }
 
     // A number when it reads as one, true/false as booleans, anything else as text (the parser then names the field).
@@ -129,5 +143,26 @@ public sealed class NewStudyForm
         public string Step { get; set; } = "";
 
         public string Choices { get; set; } = "";
+
+        /// <summary>Carried through unchanged when a stage's space is edited (the form has no field for it).</summary>
+        public Condition? When { get; set; }
+
+        /// <summary>A row showing an existing parameter, for editing a proposed stage.</summary>
+        public static SpaceRow From(Parameter parameter) => parameter switch
+        {
+            FloatParameter f => new() { Name = f.Name, Type = "float", Low = Num(f.Low), High = Num(f.High), Scale = ScaleName(f.Scale), When = f.When },
+            IntParameter i => new() { Name = i.Name, Type = "int", Low = Num(i.Low), High = Num(i.High), Scale = ScaleName(i.Scale), Step = Num(i.Step), When = i.When },
+            CategoricalParameter c => new() { Name = c.Name, Type = "categorical", Choices = string.Join(", ", c.Choices), When = c.When },
+            _ => new() { Name = parameter.Name },
+        };
+
+        private static string Num(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+        private static string ScaleName(HyperTune.Shared.SearchSpaces.Scale scale) => scale switch
+        {
+            HyperTune.Shared.SearchSpaces.Scale.Log => "log",
+            HyperTune.Shared.SearchSpaces.Scale.ReverseLog => "reverse_log",
+            _ => "linear",
+        };
     }
 }
