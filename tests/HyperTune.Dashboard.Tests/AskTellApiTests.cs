@@ -84,6 +84,48 @@ public sealed class AskTellApiTests
         Assert.True(answer.Body.GetProperty("errors").TryGetProperty(field, out _), answer.Body.ToString());
     }
 
+    [Fact]
+    public async Task Report_WorseThanPatienceAllows_AnswersPruneWithTheSentenceAndEndsTheTrialPruned()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        var studyId = await dashboard.CreateStudyAsync(ExternalSpec.Replace("\"budget\"", "\"pruner\": { \"type\": \"patience\", \"patience\": 1 }, \"budget\"", StringComparison.Ordinal));
+        var trialId = (await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
+
+        var first = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.5 } }""");
+        var second = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 2, "metrics": { "val_loss": 0.6 } }""");
+        var tell = await PostAsync(dashboard, $"/api/trials/{trialId}/tell", """{ "value": 0.6 }""");
+
+        Assert.False(first.Body.GetProperty("prune").GetBoolean());
+        Assert.True(second.Body.GetProperty("prune").GetBoolean());
+        Assert.Contains("pruned at epoch 2", second.Body.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("pruned", second.Body.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.Conflict, tell.Status);
+        var trial = (await dashboard.GetJsonAsync($"/api/studies/{studyId}/trials"))[0];
+        Assert.Equal("pruned", trial.GetProperty("state").GetString());
+        Assert.Contains("val_loss", trial.GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EpochReport_FromAgentThatThePrunerStops_EndsThePrunedTrialWithItsSentence()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        var studyId = await dashboard.CreateStudyAsync(ExternalSpec
+            .Replace("\"external\"", "\"fashion-mnist-cnn\"", StringComparison.Ordinal)
+            .Replace("\"budget\"", "\"pruner\": { \"type\": \"patience\", \"patience\": 1 }, \"budget\"", StringComparison.Ordinal));
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+
+        await agent.ReportAsync(start.TrialId, start.Attempt, 1, 1, new Dictionary<string, double> { ["val_loss"] = 0.5 });
+        await agent.ReportAsync(start.TrialId, start.Attempt, 2, 2, new Dictionary<string, double> { ["val_loss"] = 0.7 });
+        var stop = (await agent.NextAsync(HubMessage.KindOneofCase.StopTrial)).StopTrial;
+        await agent.FinishAsync(stop.TrialId, stop.Attempt, 3, TrialOutcome.Stopped, stop.Reason);
+
+        Assert.Contains("pruned at epoch 2", stop.Reason, StringComparison.Ordinal);
+        var trial = (await dashboard.WaitForTrialsAsync(studyId, t => t[0].GetProperty("state").GetString() == "pruned", TimeSpan.FromSeconds(10)))[0];
+        Assert.Equal(stop.Reason, trial.GetProperty("reason").GetString());
+        Assert.Equal(2, trial.GetProperty("epochs").GetArrayLength());
+    }
+
     private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(RunningDashboard dashboard, string path, string body)
     {
         using var response = await dashboard.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));

@@ -131,7 +131,17 @@ public static class Algorithms
         new(SamplerSpec.CoarseToFine, [OptionSpec.Flag("auto", false)], s => new RandomSampler(s.Seed)),
     ];
 
-    public static IReadOnlyList<PrunerType> PrunerTypes { get; } = [];
+    public static IReadOnlyList<PrunerType> PrunerTypes { get; } =
+    [
+        new("patience", [OptionSpec.WholeNumber("patience", 3, 1, 10_000), OptionSpec.Number("min_delta", 0, 0, 1e9)],
+            p => new PatiencePruner(p.WholeNumber("patience"), p.Number("min_delta"))),
+        new("median", [OptionSpec.WholeNumber("startup_trials", 5, 0, 10_000), OptionSpec.WholeNumber("warmup_epochs", 0, 0, 100_000)],
+            p => new MedianPruner(p.WholeNumber("startup_trials"), p.WholeNumber("warmup_epochs"))),
+        new("asha", [OptionSpec.WholeNumber("min_epochs", 1, 1, 100_000), OptionSpec.WholeNumber("reduction_factor", 3, 2, 100), OptionSpec.WholeNumber("max_epochs", null, 1, 100_000)],
+            p => new AshaPruner(p.WholeNumber("min_epochs"), p.WholeNumber("reduction_factor"), p.OptionalWholeNumber("max_epochs"))),
+        new("hyperband", [OptionSpec.WholeNumber("min_epochs", 1, 1, 100_000), OptionSpec.WholeNumber("max_epochs", null, 1, 100_000, required: true), OptionSpec.WholeNumber("reduction_factor", 3, 2, 100)],
+            p => new HyperbandPruner(p.WholeNumber("min_epochs"), p.WholeNumber("max_epochs"), p.WholeNumber("reduction_factor"))),
+    ];
 
     public static IReadOnlyDictionary<string, OptionSpec[]> Samplers { get; } = SamplerTypes.ToDictionary(t => t.Name, t => t.Options);
 
