@@ -56,4 +56,38 @@ public sealed class TrialControlPageTests
         Assert.Equal(start.Params["batch_size"].Number, cloneStart.Params["batch_size"].Number);
         Assert.Equal("form-made", (await dashboard.GetJsonAsync("/api/studies"))[0].GetProperty("name").GetString());
     }
+
+    [Fact]
+    public async Task StudyPage_ProposedStage_IsEditedAndStartedFromTheStagesPanel()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 2);
+        var studyId = await dashboard.CreateStudyAsync("""
+            { "name": "stages", "workload": "fashion-mnist-cnn",
+              "objective": { "metric": "val_accuracy", "direction": "maximize" },
+              "sampler": { "type": "coarse-to-fine", "seed": 4, "stages": [2, 1], "auto": false },
+              "budget": { "trials": 3, "parallel": 2 },
+              "space": { "lr": { "type": "float", "low": 0.0001, "high": 1, "scale": "log" } } }
+            """);
+        await using var browser = await Browser.LaunchAsync();
+        await browser.OpenAsync(new Uri(dashboard.WebUri, $"/studies/{studyId}").ToString(), "[data-testid=stages-panel]");
+
+        for (var i = 0; i < 2; i++)
+        {
+            var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+            await agent.ReportAsync(start.TrialId, start.Attempt, 1, 1, new Dictionary<string, double> { ["val_accuracy"] = 0.5 + (0.1 * i) });
+            await agent.FinishAsync(start.TrialId, start.Attempt, 2, TrialOutcome.Completed);
+        }
+
+        await Assertions.Expect(browser.Page.Locator("[data-testid=stage-state][data-stage='2']")).ToContainTextAsync("proposed");
+        await browser.Page.Locator("[data-testid=stage-low-0]").FillAsync("0.003");
+        await browser.Page.Locator("[data-testid=stage-high-0]").FillAsync("0.004");
+        await browser.ScreenshotAsync("stage-proposed");
+        await browser.Page.Locator("[data-testid=start-stage]").ClickAsync();
+        var next = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await Assertions.Expect(browser.Page.Locator("[data-testid=stage-state][data-stage='2']")).ToContainTextAsync("running");
+        await browser.ScreenshotAsync("stage-running");
+
+        Assert.InRange(next.Params["lr"].Number, 0.003, 0.004);
+    }
 }

@@ -21,6 +21,9 @@ public enum IngestOutcome
 /// <summary>A trial the scheduler has just handed to an agent slot.</summary>
 public sealed record ClaimedTrial(TrialView Trial, string Workload);
 
+/// <summary>What a claim did: the trial handed out, if any, and the studies that got a new stage on the way.</summary>
+public sealed record ClaimOutcome(ClaimedTrial? Claimed, IReadOnlyList<long> StagesAdded);
+
 /// <summary>All durable state of studies and trials. One context per operation; hands out snapshots only.</summary>
 public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, TimeProvider clock)
 {
@@ -123,10 +126,11 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
     /// Picks the next trial for a free slot: a queued trial (e.g. a clone) first, else a new one from the
     /// study's sampler; oldest study first; never more than the study's parallel limit running.
     /// </summary>
-    public async Task<ClaimedTrial?> ClaimNextTrialAsync(IReadOnlyCollection<string> workloads, string agentId, int slot, CancellationToken ct = default)
+    public async Task<ClaimOutcome> ClaimNextTrialAsync(IReadOnlyCollection<string> workloads, string agentId, int slot, CancellationToken ct = default)
     {
         await using var db = await contexts.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var stagesAdded = new List<long>();
         var candidates = await db.Studies
             .Where(s => workloads.Contains(s.Workload) && s.Workload != ExternalWorkload)
             .Where(s => s.SampledCount < s.BudgetTrials || s.Trials.Any(t => t.State == TrialState.Queued))
@@ -138,6 +142,11 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             var trial = await db.Trials.Where(t => t.StudyId == study.Id && t.State == TrialState.Queued)
                 .OrderBy(t => t.Number).FirstOrDefaultAsync(ct);
             trial ??= await SampleTrialAsync(db, study, ct);
+            if (db.ChangeTracker.Entries<StageRow>().Any(e => e.State == EntityState.Added))
+            {
+                stagesAdded.Add(study.Id);
+            }
+
             if (trial is null)
             {
                 // The study waits: its stage is spent and still running, or a proposed stage waits for a person.
@@ -153,12 +162,12 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
             trial.Reason = null;
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
-            return new ClaimedTrial(ToView(trial), study.Workload);
+            return new ClaimOutcome(new ClaimedTrial(ToView(trial), study.Workload), stagesAdded);
         }
 
         // Keep what waiting studies decided (a proposed next stage).
         await tx.CommitAsync(ct);
-        return null;
+        return new ClaimOutcome(null, stagesAdded);
     }
 
     /// <summary>Ask: a new running trial from the study's sampler for an external loop; null when the budget is spent or the next stage waits.</summary>

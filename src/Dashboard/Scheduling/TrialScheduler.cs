@@ -39,7 +39,12 @@ public sealed class TrialScheduler(
         {
             while (!agent.Closed.IsCancellationRequested && agent.FreeSlot() is { } slot)
             {
-                var claim = await store.ClaimNextTrialAsync(agent.Workloads, agent.AgentId, slot, ct);
+                var (claim, stagesAdded) = await store.ClaimNextTrialAsync(agent.Workloads, agent.AgentId, slot, ct);
+                foreach (var studyId in stagesAdded.Distinct())
+                {
+                    events.Publish(new StagesChanged(studyId));
+                }
+
                 if (claim is null)
                 {
                     break;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HyperTune.Shared.SearchSpaces;
+using HyperTune.Shared.Studies;
 
 namespace HyperTune.Dashboard.Components.Pages;
 
@@ -17,6 +18,16 @@ public sealed class NewStudyForm
     public string Direction { get; set; } = "maximize";
 
     public string Seed { get; set; } = "";
+
+    public string Sampler { get; set; } = "random";
+
+    /// <summary>Trials per stage for coarse-to-fine, comma-separated.</summary>
+    public string Stages { get; set; } = "4, 2, 2";
+
+    public bool AutoStages { get; set; } = true;
+
+    /// <summary>A pruner type, or empty for none; its options keep their defaults (the JSON tab sets them).</summary>
+    public string Pruner { get; set; } = "";
 
     public int Trials { get; set; } = 8;
 
@@ -46,10 +57,16 @@ public sealed class NewStudyForm
             fixedValues[row.Name.Trim()] = Scalar(row.Value);
         }
 
-        var sampler = new JsonObject { ["type"] = "random" };
+        var sampler = new JsonObject { ["type"] = Sampler };
         if (!string.IsNullOrWhiteSpace(Seed))
         {
             sampler["seed"] = Scalar(Seed);
+        }
+
+        if (Sampler == SamplerSpec.CoarseToFine)
+        {
+            sampler["stages"] = new JsonArray([.. Stages.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Scalar)]);
+            sampler["auto"] = AutoStages;
         }
 
         var spec = new JsonObject
@@ -58,11 +75,24 @@ public sealed class NewStudyForm
             ["workload"] = Workload,
             ["objective"] = new JsonObject { ["metric"] = Metric, ["direction"] = Direction },
             ["sampler"] = sampler,
+            ["pruner"] = string.IsNullOrEmpty(Pruner) ? null : PrunerJson(),
             ["budget"] = new JsonObject { ["trials"] = Trials, ["parallel"] = Parallel },
             ["fixed"] = fixedValues,
             ["space"] = space,
         };
         return spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    // Hyperband needs its maximum: the study's epochs when fixed, else the workload default's 3.
+    private JsonObject PrunerJson()
+    {
+        var pruner = new JsonObject { ["type"] = Pruner };
+        if (Pruner == "hyperband")
+        {
+            pruner["max_epochs"] = Scalar(Fixed.FirstOrDefault(f => f.Name.Trim() == "epochs")?.Value ?? "3");
+        }
+
+        return pruner;
     }
 
     /// <summary>The rows as a spec's "space" object.</summary>
