@@ -15,6 +15,7 @@ public class SamplerContractTests
     {
         ["random"] = seed => new RandomSampler(seed),
         ["grid"] = seed => new GridSampler(seed, resolution: 4),
+        ["sobol"] = seed => new SobolSampler(seed),
     };
 
     [Theory]
