@@ -7,18 +7,7 @@ public class RandomSamplerTests
 {
     private const int Draws = 20_000;
 
-    private static readonly SearchSpace EveryKind = new(
-    [
-        new FloatParameter("lr", 1e-5, 0.3, Scale.Log),
-        new FloatParameter("dropout", 0, 0.5, Scale.Linear),
-        new IntParameter("units", 8, 1024, Scale.Log),
-        new IntParameter("layers", 1, 6, Scale.Linear),
-        new IntParameter("batch", 16, 256, Scale.Linear, Step: 16),
-        new IntParameter("width", 4, 400, Scale.Log, Step: 4),
-        new CategoricalParameter("optimizer", [ParamValue.Of("sgd"), ParamValue.Of("adam"), ParamValue.Of("rmsprop")]),
-        new CategoricalParameter("size", [ParamValue.Of(32), ParamValue.Of(64), ParamValue.Of(128)]),
-        new CategoricalParameter("bn", [ParamValue.Of(true), ParamValue.Of(false)]),
-    ]);
+    private static readonly SearchSpace EveryKind = SamplerHarness.EveryKind;
 
     [Fact]
     public void Propose_EveryParameterKind_StaysInRangeOverManyDraws()
@@ -27,26 +16,7 @@ public class RandomSamplerTests
 
         foreach (var n in Enumerable.Range(0, Draws))
         {
-            var proposal = sampler.Propose(new SamplerContext(EveryKind, n));
-            Assert.Equal(EveryKind.Parameters.Count, proposal.Count);
-            foreach (var parameter in EveryKind.Parameters)
-            {
-                var value = proposal[parameter.Name];
-                Assert.Null(parameter.Reject(value));
-                switch (parameter)
-                {
-                    case FloatParameter f:
-                        Assert.InRange(value.Number, f.Low, f.High);
-                        break;
-                    case IntParameter i:
-                        Assert.InRange(value.Number, i.Low, i.High);
-                        Assert.Equal(0.0, (value.Number - i.Low) % i.Step);
-                        break;
-                    case CategoricalParameter c:
-                        Assert.Contains(value, c.Choices);
-                        break;
-                }
-            }
+            SamplerHarness.AssertInRange(EveryKind, sampler.Propose(new SamplerContext(EveryKind, n)));
         }
     }
 

@@ -33,6 +33,9 @@ public abstract record Parameter(string Name)
     /// <summary>Maps u in [0, 1) onto a value, honouring the parameter's scale.</summary>
     public abstract ParamValue FromUnit(double u);
 
+    /// <summary>The inverse of <see cref="FromUnit"/>: where <paramref name="value"/> lies in [0, 1] (the centre of its cell for ints and choices), or NaN when it cannot be this parameter's value.</summary>
+    public abstract double ToUnit(ParamValue value);
+
     /// <summary>Why <paramref name="value"/> cannot be this parameter's value, or null when it can.</summary>
     public abstract string? Reject(ParamValue value);
 
@@ -56,6 +59,19 @@ public sealed record FloatParameter(string Name, double Low, double High, Scale 
         return ParamValue.Of(Math.Clamp(x, Low, High));
     }
 
+    public override double ToUnit(ParamValue value)
+    {
+        if (value.Kind != ParamKind.Number || !double.IsFinite(value.Number))
+        {
+            return double.NaN;
+        }
+
+        var u = Scale == Scale.Log
+            ? (Math.Log(Math.Max(value.Number, Low)) - Math.Log(Low)) / (Math.Log(High) - Math.Log(Low))
+            : (value.Number - Low) / (High - Low);
+        return double.IsFinite(u) ? Math.Clamp(u, 0, 1) : 0.5;
+    }
+
     public override string? Reject(ParamValue value) =>
         value.Kind != ParamKind.Number || !double.IsFinite(value.Number)
             ? $"must be a finite number, got {value}"
@@ -70,14 +86,34 @@ public sealed record IntParameter(string Name, long Low, long High, Scale Scale,
 {
     public override ParamValue FromUnit(double u)
     {
-        // Widen by half a step around the first and last reachable values so the ends are as likely as the others.
-        var last = High - ((High - Low) % Step);
-        double lo = Low - (0.5 * Step), hi = last + (0.5 * Step);
+        var (lo, hi, last) = Widened();
         var x = Scale == Scale.Log
-            ? Math.Exp(Math.Log(Math.Max(lo, 0.5)) + (u * (Math.Log(hi) - Math.Log(Math.Max(lo, 0.5)))))
+            ? Math.Exp(Math.Log(lo) + (u * (Math.Log(hi) - Math.Log(lo))))
             : lo + (u * (hi - lo));
         var snapped = Low + (Step * Math.Round((x - Low) / Step, MidpointRounding.AwayFromZero));
         return ParamValue.Of(Math.Clamp(snapped, Low, last));
+    }
+
+    public override double ToUnit(ParamValue value)
+    {
+        if (value.Kind != ParamKind.Number || !double.IsFinite(value.Number))
+        {
+            return double.NaN;
+        }
+
+        var (lo, hi, _) = Widened();
+        var u = Scale == Scale.Log
+            ? (Math.Log(Math.Max(value.Number, lo)) - Math.Log(lo)) / (Math.Log(hi) - Math.Log(lo))
+            : (value.Number - lo) / (hi - lo);
+        return Math.Clamp(u, 0, 1);
+    }
+
+    // Widen by half a step around the first and last reachable values so the ends are as likely as the others.
+    private (double Lo, double Hi, long Last) Widened()
+    {
+        var last = High - ((High - Low) % Step);
+        double lo = Low - (0.5 * Step), hi = last + (0.5 * Step);
+        return (Scale == Scale.Log ? Math.Max(lo, 0.5) : lo, hi, last);
     }
 
     public override string? Reject(ParamValue value) =>
@@ -94,6 +130,19 @@ public sealed record CategoricalParameter(string Name, IReadOnlyList<ParamValue>
 {
     public override ParamValue FromUnit(double u) =>
         Choices[Math.Min((int)(u * Choices.Count), Choices.Count - 1)];
+
+    public override double ToUnit(ParamValue value)
+    {
+        for (var i = 0; i < Choices.Count; i++)
+        {
+            if (Choices[i] == value)
+            {
+                return (i + 0.5) / Choices.Count;
+            }
+        }
+
+        return double.NaN;
+    }
 
     public override string? Reject(ParamValue value) =>
         value.Kind == Choices[0].Kind ? null : $"must be a {Choices[0].Kind.ToString().ToLowerInvariant()} like its choices, got {value}";
