@@ -192,7 +192,7 @@ public class StudySpecParserTests
         var result = Specs.Parse("""
             { "workload": "fashion-mnist-cnn",
               "objective": { "metric": "val_accuracy", "direction": "sideways" },
-              "sampler": { "type": "grid" },
+              "sampler": { "type": "cma-es" },
               "budget": { "trials": 0 },
               "space": { "lr": { "type": "float", "low": 0, "high": 0.1, "scale": "log" },
                          "batch_size": { "type": "categorical", "choices": [] } },

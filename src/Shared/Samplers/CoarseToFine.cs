@@ -83,11 +83,10 @@ public static class CoarseToFine
         return high > p.High ? p with { Low = Math.Max(p.Low, p.High - p.Step), High = p.High } : p with { Low = low, High = high };
     }
 
+    // Ints use their plain bounds here (not IntParameter.ToUnit's half-step widening): the window is rounded outward later.
     private static double ToUnit(Parameter p, double x) => p switch
     {
-        FloatParameter { Scale: Scale.Log } f => (Math.Log(x) - Math.Log(f.Low)) / (Math.Log(f.High) - Math.Log(f.Low)),
-        FloatParameter { Scale: Scale.ReverseLog } f => (Math.Log(1 - x) - Math.Log(1 - f.Low)) / (Math.Log(1 - f.High) - Math.Log(1 - f.Low)),
-        FloatParameter f => (x - f.Low) / (f.High - f.Low),
+        FloatParameter f => f.ToUnit(ParamValue.Of(x)),
         IntParameter { Scale: Scale.Log } i => (Math.Log(x) - Math.Log(i.Low)) / (Math.Log(i.High) - Math.Log(i.Low)),
         IntParameter i => (x - i.Low) / (double)(i.High - i.Low),
         _ => 0.5,

@@ -66,9 +66,12 @@ public sealed record FloatParameter(string Name, double Low, double High, Scale 
             return double.NaN;
         }
 
-        var u = Scale == Scale.Log
-            ? (Math.Log(Math.Max(value.Number, Low)) - Math.Log(Low)) / (Math.Log(High) - Math.Log(Low))
-            : (value.Number - Low) / (High - Low);
+        var u = Scale switch
+        {
+            Scale.Log => (Math.Log(Math.Max(value.Number, Low)) - Math.Log(Low)) / (Math.Log(High) - Math.Log(Low)),
+            Scale.ReverseLog => (Math.Log(1 - Math.Min(value.Number, High)) - Math.Log(1 - Low)) / (Math.Log(1 - High) - Math.Log(1 - Low)),
+            _ => (value.Number - Low) / (High - Low),
+        };
         return double.IsFinite(u) ? Math.Clamp(u, 0, 1) : 0.5;
     }
 

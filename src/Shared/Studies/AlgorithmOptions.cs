@@ -126,6 +126,8 @@ public static class Algorithms
     public static IReadOnlyList<SamplerType> SamplerTypes { get; } =
     [
         new("random", [], s => new RandomSampler(s.Seed)),
+        new("grid", [OptionSpec.WholeNumber("resolution", 10, 2, 1000)], s => new GridSampler(s.Seed, s.Algorithm.WholeNumber("resolution"))),
+        new("sobol", [], s => new SobolSampler(s.Seed)),
 
         // Within a stage, trials are drawn at random from that stage's space; stages zoom (Samplers/CoarseToFine.cs).
         new(SamplerSpec.CoarseToFine, [OptionSpec.Flag("auto", false)], s => new RandomSampler(s.Seed)),
