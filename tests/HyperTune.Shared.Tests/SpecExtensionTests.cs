@@ -89,4 +89,22 @@ public sealed class SpecExtensionTests
         Assert.Equal("sampler.resolution", error.Path);
         Assert.Contains("is not an option of random", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Parse_PrunerNull_MeansNoEarlyStopping()
+    {
+        var definition = Specs.ParseValid(Specs.Custom("""{ "x": { "type": "float", "low": 0, "high": 1 } }""", """, "pruner": null"""));
+
+        Assert.Null(definition.Pruner);
+    }
+
+    [Fact]
+    public void Parse_HyperbandWithoutMaxEpochs_SaysItIsRequired()
+    {
+        var errors = Specs.Parse(Specs.Custom("""{ "x": { "type": "float", "low": 0, "high": 1 } }""", """, "pruner": { "type": "hyperband" }""")).Errors;
+
+        var error = Assert.Single(errors);
+        Assert.Equal("pruner.max_epochs", error.Path);
+        Assert.Contains("is required for hyperband", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -56,7 +56,8 @@ public static partial class StudySpecParser
         var budget = ParseBudget(root, errors);
         var fixedValues = ParseFixed(root, errors);
         var space = ParseSpace(root, errors);
-        var pruner = root.TryGetProperty("pruner", out var prunerElement)
+        // "pruner": null means no early stopping, like leaving it out.
+        var pruner = root.TryGetProperty("pruner", out var prunerElement) && prunerElement.ValueKind != JsonValueKind.Null
             ? AlgorithmSpec.Parse(prunerElement, "pruner", Algorithms.Pruners, errors)
             : null;
 

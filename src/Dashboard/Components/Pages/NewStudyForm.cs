@@ -75,11 +75,15 @@ public sealed class NewStudyForm
             ["workload"] = Workload,
             ["objective"] = new JsonObject { ["metric"] = Metric, ["direction"] = Direction },
             ["sampler"] = sampler,
-            ["pruner"] = string.IsNullOrEmpty(Pruner) ? null : PrunerJson(),
             ["budget"] = new JsonObject { ["trials"] = Trials, ["parallel"] = Parallel },
             ["fixed"] = fixedValues,
             ["space"] = space,
         };
+        if (!string.IsNullOrEmpty(Pruner))
+        {
+            spec["pruner"] = PrunerJson();
+        }
+
         return spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
