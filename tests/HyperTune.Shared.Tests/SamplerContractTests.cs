@@ -16,6 +16,8 @@ public class SamplerContractTests
         ["random"] = seed => new RandomSampler(seed),
         ["grid"] = seed => new GridSampler(seed, resolution: 4),
         ["sobol"] = seed => new SobolSampler(seed),
+        ["tpe"] = seed => new TpeSampler(seed),
+        ["tpe multivariate"] = seed => new TpeSampler(seed, multivariate: true),
     };
 
     [Theory]
