@@ -16,6 +16,9 @@ public class SamplerContractTests
         ["random"] = seed => new RandomSampler(seed),
         ["grid"] = seed => new GridSampler(seed, resolution: 4),
         ["sobol"] = seed => new SobolSampler(seed),
+        ["gp"] = seed => new GpSampler(seed),
+        ["tpe"] = seed => new TpeSampler(seed),
+        ["tpe multivariate"] = seed => new TpeSampler(seed, multivariate: true),
     };
 
     [Theory]

@@ -27,6 +27,27 @@ internal static class SamplerHarness
     public static double Bowl(SearchSpace space, IReadOnlyDictionary<string, ParamValue> p) =>
         space.Parameters.Sum(q => Math.Pow(q.ToUnit(p[q.Name]) - 0.3, 2));
 
+    public static readonly SearchSpace BraninSpace = new(
+    [
+        new FloatParameter("x1", -5, 10, Scale.Linear),
+        new FloatParameter("x2", 0, 15, Scale.Linear),
+    ]);
+
+    /// <summary>Branin's regret: its value minus its known minimum 0.397887.</summary>
+    public static double BraninRegret(IReadOnlyDictionary<string, ParamValue> p)
+    {
+        double x1 = p["x1"].Number, x2 = p["x2"].Number;
+        var a = x2 - (5.1 / (4 * Math.PI * Math.PI) * x1 * x1) + (5 / Math.PI * x1) - 6;
+        return (a * a) + (10 * (1 - (1 / (8 * Math.PI))) * Math.Cos(x1)) + 10 - 0.397887;
+    }
+
+    /// <summary>The median over seeds of the best Branin regret after <paramref name="trials"/> trials.</summary>
+    public static double MedianBraninRegret(Func<int, ISampler> sampler, int trials, params int[] seeds)
+    {
+        var best = seeds.Select(s => Run(sampler(s), BraninSpace, trials, p => BraninRegret(p)).Min(t => t.Value!.Value)).Order().ToList();
+        return best[best.Count / 2];
+    }
+
     /// <summary>Proposes and evaluates <paramref name="trials"/> trials; a null from the objective is a failed trial.</summary>
     public static List<TrialResult> Run(
         ISampler sampler,

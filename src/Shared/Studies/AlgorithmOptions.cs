@@ -128,6 +128,9 @@ public static class Algorithms
         new("random", [], s => new RandomSampler(s.Seed)),
         new("grid", [OptionSpec.WholeNumber("resolution", 10, 2, 1000)], s => new GridSampler(s.Seed, s.Algorithm.WholeNumber("resolution"))),
         new("sobol", [], s => new SobolSampler(s.Seed)),
+        new("gp", [OptionSpec.WholeNumber("startup_trials", 10, 1, 1000)], s => new GpSampler(s.Seed, s.Algorithm.WholeNumber("startup_trials"))),
+        new("tpe", [OptionSpec.WholeNumber("startup_trials", 10, 1, 1000), OptionSpec.Flag("multivariate", false)],
+            s => new TpeSampler(s.Seed, s.Algorithm.Flag("multivariate"), s.Algorithm.WholeNumber("startup_trials"))),
 
         // Within a stage, trials are drawn at random from that stage's space; stages zoom (Samplers/CoarseToFine.cs).
         new(SamplerSpec.CoarseToFine, [OptionSpec.Flag("auto", false)], s => new RandomSampler(s.Seed)),
