@@ -84,6 +84,33 @@ public sealed class StageTests
         Assert.Equal(2, trials[1].GetProperty("stage").GetInt32());
     }
 
+    [Theory]
+    [InlineData("tpe")]
+    [InlineData("gp")]
+    [InlineData("sobol")]
+    [InlineData("grid")]
+    public async Task Study_WithModelBasedOrQuasiRandomSampler_ProposesFromTheHistoryOfEndedTrials(string sampler)
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 1);
+        var options = sampler is "tpe" or "gp" ? ", \"startup_trials\": 2" : "";
+        await dashboard.CreateStudyAsync(CoarseToFine(auto: true)
+            .Replace("\"type\": \"coarse-to-fine\", \"seed\": 9, \"stages\": [6, 2], \"auto\": true", $"\"type\": \"{sampler}\", \"seed\": 9{options}", StringComparison.Ordinal)
+            .Replace("\"trials\": 8, \"parallel\": 6", "\"trials\": 5, \"parallel\": 1", StringComparison.Ordinal));
+
+        var lrs = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            var s = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+            lrs.Add(s.Params["lr"].Number);
+            await agent.ReportAsync(s.TrialId, s.Attempt, 1, 1, new Dictionary<string, double> { ["val_accuracy"] = 1 - Math.Abs(Math.Log10(s.Params["lr"].Number) + 2) });
+            await agent.FinishAsync(s.TrialId, s.Attempt, 2, TrialOutcome.Completed);
+        }
+
+        Assert.All(lrs, lr => Assert.InRange(lr, 0.0001, 1));
+        Assert.Equal(5, lrs.Distinct().Count());
+    }
+
     /// <summary>Finishes a stage of <paramref name="count"/> trials whose value peaks at lr = 0.01; returns the best trial's lr.</summary>
     private static async Task<double> RunStageAsync(ScriptedAgent agent, int count)
     {
