@@ -99,12 +99,12 @@ public class StudySpecParserTests
     [Fact]
     public void Parse_UnknownSamplerType_NamesFieldAndValue()
     {
-        var json = Specs.Example.Replace("\"type\": \"random\"", "\"type\": \"tpe\"", StringComparison.Ordinal);
+        var json = Specs.Example.Replace("\"type\": \"random\"", "\"type\": \"cma-es\"", StringComparison.Ordinal);
 
         var error = Specs.SingleError(json);
 
         Assert.StartsWith("sampler.type ", error, StringComparison.Ordinal);
-        Assert.Contains("\"tpe\"", error, StringComparison.Ordinal);
+        Assert.Contains("\"cma-es\"", error, StringComparison.Ordinal);
     }
 
     [Theory]
