@@ -36,8 +36,32 @@ public static class CoarseToFine
     public static SearchSpace Around(SearchSpace space, IReadOnlyDictionary<string, ParamValue> centre) =>
         ZoomAround(space, centre, [centre]);
 
-    private static SearchSpace ZoomAround(SearchSpace space, IReadOnlyDictionary<string, ParamValue> centre, IReadOnlyList<IReadOnlyDictionary<string, ParamValue>> top) =>
-        new([.. space.Parameters.Select(p => centre.TryGetValue(p.Name, out var c) ? ZoomParameter(p, c, top) : p)]);
+    private static SearchSpace ZoomAround(SearchSpace space, IReadOnlyDictionary<string, ParamValue> centre, IReadOnlyList<IReadOnlyDictionary<string, ParamValue>> top)
+    {
+        var zoomed = space.Parameters.Select(p => centre.TryGetValue(p.Name, out var c) ? ZoomParameter(p, c, top) : p).ToList();
+
+        // A parent that lost choices keeps only the conditions it can still meet; a child that can never be active goes.
+        var kept = new List<Parameter>();
+        foreach (var p in zoomed)
+        {
+            if (p.When is { } when && zoomed.FirstOrDefault(x => x.Name == when.Parent) is CategoricalParameter parent)
+            {
+                var still = when.Values.Where(parent.Choices.Contains).ToList();
+                if (still.Count == 0)
+                {
+                    continue;
+                }
+
+                kept.Add(p with { When = when with { Values = still } });
+            }
+            else
+            {
+                kept.Add(p);
+            }
+        }
+
+        return new SearchSpace(kept);
+    }
 
     private static Parameter ZoomParameter(Parameter parameter, ParamValue centre, IReadOnlyList<IReadOnlyDictionary<string, ParamValue>> top)
     {
