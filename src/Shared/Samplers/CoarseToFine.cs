@@ -91,10 +91,29 @@ public static class CoarseToFine
 
         return parameter switch
         {
-            FloatParameter f => f with { Low = FromUnit(f, lo), High = FromUnit(f, hi) },
+            FloatParameter f => Tidy(f, FromUnit(f, lo), FromUnit(f, hi)),
             IntParameter i => ZoomInt(i, lo, hi),
             _ => parameter,
         };
+    }
+
+    // Bounds people read and edit: four significant digits, rounded outward, never past the current range.
+    private static FloatParameter Tidy(FloatParameter f, double low, double high)
+    {
+        var tidyLow = Math.Max(f.Low, Round(low, Math.Floor));
+        var tidyHigh = Math.Min(f.High, Round(high, Math.Ceiling));
+        return tidyHigh > tidyLow ? f with { Low = tidyLow, High = tidyHigh } : f with { Low = low, High = high };
+    }
+
+    private static double Round(double x, Func<double, double> direction)
+    {
+        if (x == 0 || !double.IsFinite(x))
+        {
+            return x;
+        }
+
+        var scale = Math.Pow(10, 3 - Math.Floor(Math.Log10(Math.Abs(x))));
+        return direction(x * scale) / scale;
     }
 
     private static IntParameter ZoomInt(IntParameter p, double lo, double hi)
