@@ -90,4 +90,33 @@ public sealed class TrialControlPageTests
 
         Assert.InRange(next.Params["lr"].Number, 0.003, 0.004);
     }
+
+    [Fact]
+    public async Task NewStudyForm_WithOnlyWhenCondition_SendsTheParameterOnlyWhenItHolds()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, slots: 8);
+        await using var browser = await Browser.LaunchAsync();
+        await browser.OpenAsync(new Uri(dashboard.WebUri, "/studies/new").ToString(), "[data-testid=create-study]");
+        await browser.Page.Locator("[data-testid=study-parallel]").FillAsync("8");
+
+        // Seed 42 draws batch size 64 for some of the 8 trials and not for others.
+        await browser.Page.Locator("[data-testid=study-seed]").FillAsync("42");
+
+        await browser.Page.Locator("[data-testid=space-when-1]").FillAsync("batch_sise=64");
+        await browser.Page.Locator("[data-testid=create-study]").ClickAsync();
+        await Assertions.Expect(browser.Page.Locator("[data-testid=spec-errors]")).ToContainTextAsync("space.momentum.when.batch_sise names no parameter");
+        await browser.Page.Locator("[data-testid=space-when-1]").FillAsync("batch_size=64");
+        await browser.Page.Locator("[data-testid=create-study]").ClickAsync();
+
+        var starts = new List<StartTrial>();
+        for (var i = 0; i < 8; i++)
+        {
+            starts.Add((await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial);
+        }
+
+        Assert.All(starts, s => Assert.Equal(s.Params["batch_size"].Number == 64, s.Params.ContainsKey("momentum")));
+        Assert.Contains(starts, s => s.Params.ContainsKey("momentum"));
+        Assert.Contains(starts, s => !s.Params.ContainsKey("momentum"));
+    }
 }

@@ -127,7 +127,11 @@ public sealed class NewStudyForm
                 }
             }
 
-            if (row.When is { } when)
+            if (!string.IsNullOrWhiteSpace(row.WhenText))
+            {
+                p["when"] = WhenJson(row.WhenText);
+            }
+            else if (row.When is { } when)
             {
                 p["when"] = new JsonObject { [when.Parent] = new JsonArray([.. when.Values.Select(v => JsonNode.Parse(JsonSerializer.Serialize(v)))]) };
             }
@@ -136,6 +140,19 @@ public sealed class NewStudyForm
         }
 
         return space;
+    }
+
+    // "optimizer=sgd, adam" → {"optimizer": ["sgd", "adam"]}; anything else goes as text, for the parser to name.
+    private static JsonNode WhenJson(string text)
+    {
+        var at = text.IndexOf('=', StringComparison.Ordinal);
+        if (at <= 0)
+        {
+            return JsonValue.Create(text.Trim());
+        }
+
+        var values = text[(at + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new JsonObject { [text[..at].Trim()] = new JsonArray([.. values.Select(Scalar)]) };
     }
 
     // A number when it reads as one, true/false as booleans, anything else as text (the parser then names the field).
@@ -178,7 +195,10 @@ public sealed class NewStudyForm
 
         public string Choices { get; set; } = "";
 
-        /// <summary>Carried through unchanged when a stage's space is edited (the form has no field for it).</summary>
+        /// <summary>A condition typed on the form, "parent=value, value" (e.g. "optimizer=sgd"); empty for none.</summary>
+        public string WhenText { get; set; } = "";
+
+        /// <summary>Carried through unchanged when a stage's space is edited.</summary>
         public Condition? When { get; set; }
 
         /// <summary>A row showing an existing parameter, for editing a proposed stage.</summary>
