@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
@@ -22,13 +21,13 @@ public sealed class AskTellApiTests
         await using var dashboard = await RunningDashboard.StartAsync();
         var studyId = await dashboard.CreateStudyAsync(ExternalSpec);
 
-        var asked = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+        var asked = await dashboard.PostAsync($"/api/studies/{studyId}/ask", "");
         var trialId = asked.Body.GetProperty("trialId").GetInt64();
-        var report = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7, "grad_norm": "NaN" } }""");
-        var again = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7 } }""");
-        var told = await PostAsync(dashboard, $"/api/trials/{trialId}/tell", """{ "value": 0.65 }""");
-        await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
-        var spent = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+        var report = await dashboard.PostAsync($"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7, "grad_norm": "NaN" } }""");
+        var again = await dashboard.PostAsync($"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.7 } }""");
+        var told = await dashboard.PostAsync($"/api/trials/{trialId}/tell", """{ "value": 0.65 }""");
+        await dashboard.PostAsync($"/api/studies/{studyId}/ask", "");
+        var spent = await dashboard.PostAsync($"/api/studies/{studyId}/ask", "");
 
         Assert.Equal(HttpStatusCode.OK, asked.Status);
         Assert.InRange(asked.Body.GetProperty("params").GetProperty("lr").GetDouble(), 0.001, 0.1);
@@ -61,7 +60,7 @@ public sealed class AskTellApiTests
         await using var dashboard = await RunningDashboard.StartAsync();
         var studyId = await dashboard.CreateStudyAsync(ExternalSpec.Replace("\"external\"", "\"fashion-mnist-mlp\"", StringComparison.Ordinal));
 
-        var asked = await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "");
+        var asked = await dashboard.PostAsync($"/api/studies/{studyId}/ask", "");
 
         Assert.Equal(HttpStatusCode.Conflict, asked.Status);
         Assert.Contains("runs on agents", asked.Body.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -76,9 +75,9 @@ public sealed class AskTellApiTests
     {
         await using var dashboard = await RunningDashboard.StartAsync();
         var studyId = await dashboard.CreateStudyAsync(ExternalSpec);
-        var trialId = (await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
+        var trialId = (await dashboard.PostAsync($"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
 
-        var answer = await PostAsync(dashboard, $"/api/trials/{trialId}/{verb}", body);
+        var answer = await dashboard.PostAsync($"/api/trials/{trialId}/{verb}", body);
 
         Assert.Equal(HttpStatusCode.BadRequest, answer.Status);
         Assert.True(answer.Body.GetProperty("errors").TryGetProperty(field, out _), answer.Body.ToString());
@@ -89,11 +88,11 @@ public sealed class AskTellApiTests
     {
         await using var dashboard = await RunningDashboard.StartAsync();
         var studyId = await dashboard.CreateStudyAsync(ExternalSpec.Replace("\"budget\"", "\"pruner\": { \"type\": \"patience\", \"patience\": 1 }, \"budget\"", StringComparison.Ordinal));
-        var trialId = (await PostAsync(dashboard, $"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
+        var trialId = (await dashboard.PostAsync($"/api/studies/{studyId}/ask", "")).Body.GetProperty("trialId").GetInt64();
 
-        var first = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.5 } }""");
-        var second = await PostAsync(dashboard, $"/api/trials/{trialId}/report", """{ "epoch": 2, "metrics": { "val_loss": 0.6 } }""");
-        var tell = await PostAsync(dashboard, $"/api/trials/{trialId}/tell", """{ "value": 0.6 }""");
+        var first = await dashboard.PostAsync($"/api/trials/{trialId}/report", """{ "epoch": 1, "metrics": { "val_loss": 0.5 } }""");
+        var second = await dashboard.PostAsync($"/api/trials/{trialId}/report", """{ "epoch": 2, "metrics": { "val_loss": 0.6 } }""");
+        var tell = await dashboard.PostAsync($"/api/trials/{trialId}/tell", """{ "value": 0.6 }""");
 
         Assert.False(first.Body.GetProperty("prune").GetBoolean());
         Assert.True(second.Body.GetProperty("prune").GetBoolean());
@@ -124,12 +123,5 @@ public sealed class AskTellApiTests
         var trial = (await dashboard.WaitForTrialsAsync(studyId, t => t[0].GetProperty("state").GetString() == "pruned", TimeSpan.FromSeconds(10)))[0];
         Assert.Equal(stop.Reason, trial.GetProperty("reason").GetString());
         Assert.Equal(2, trial.GetProperty("epochs").GetArrayLength());
-    }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(RunningDashboard dashboard, string path, string body)
-    {
-        using var response = await dashboard.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
@@ -48,8 +47,8 @@ public sealed class StageTests
         Assert.False(await agent.ReceivesWithinAsync(HubMessage.KindOneofCase.StartTrial, TimeSpan.FromSeconds(1.5)));
         var study = await dashboard.GetJsonAsync($"/api/studies/{studyId}");
         Assert.Equal("waiting", study.GetProperty("study").GetProperty("state").GetString());
-        var bad = await PostAsync(dashboard, $"/api/studies/{studyId}/stages/2/start", """{ "space": { "lr": { "type": "float", "low": 0.02, "high": 0.005, "scale": "log" } } }""");
-        var good = await PostAsync(dashboard, $"/api/studies/{studyId}/stages/2/start", """{ "space": { "lr": { "type": "float", "low": 0.005, "high": 0.02, "scale": "log" } } }""");
+        var bad = await dashboard.PostAsync($"/api/studies/{studyId}/stages/2/start", """{ "space": { "lr": { "type": "float", "low": 0.02, "high": 0.005, "scale": "log" } } }""");
+        var good = await dashboard.PostAsync($"/api/studies/{studyId}/stages/2/start", """{ "space": { "lr": { "type": "float", "low": 0.005, "high": 0.02, "scale": "log" } } }""");
         var started = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
 
         Assert.Equal(HttpStatusCode.BadRequest, bad.Status);
@@ -69,8 +68,8 @@ public sealed class StageTests
             .Replace("\"trials\": 8", "\"trials\": 2", StringComparison.Ordinal));
         var first = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
 
-        var narrowed = await PostAsync(dashboard, $"/api/trials/{first.TrialId}/narrow", """{ "trials": 3 }""");
-        var start = await PostAsync(dashboard, $"/api/studies/{studyId}/stages/{narrowed.Body.GetProperty("number").GetInt32()}/start", "");
+        var narrowed = await dashboard.PostAsync($"/api/trials/{first.TrialId}/narrow", """{ "trials": 3 }""");
+        var start = await dashboard.PostAsync($"/api/studies/{studyId}/stages/{narrowed.Body.GetProperty("number").GetInt32()}/start", "");
         var lr = narrowed.Body.GetProperty("space").GetProperty("lr");
 
         Assert.Equal(HttpStatusCode.Created, narrowed.Status);
@@ -129,12 +128,5 @@ public sealed class StageTests
         }
 
         return starts.MaxBy(s => 1 - Math.Abs(Math.Log10(s.Params["lr"].Number) + 2))!.Params["lr"].Number;
-    }
-
-    private static async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(RunningDashboard dashboard, string path, string body)
-    {
-        using var response = await dashboard.Http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
 }

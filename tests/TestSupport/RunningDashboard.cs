@@ -73,6 +73,14 @@ public sealed class RunningDashboard : IAsyncDisposable
         return JsonDocument.Parse(body).RootElement.GetProperty("id").GetInt64();
     }
 
+    /// <summary>POSTs a JSON body (may be empty) and returns the status and the parsed answer (default when empty).</summary>
+    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string body)
+    {
+        using var response = await Http.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
     public async Task<JsonElement> GetJsonAsync(string path) =>
         await Http.GetFromJsonAsync<JsonElement>(path, Json);
 

@@ -642,22 +642,9 @@ public sealed class StudyStore(IDbContextFactory<HyperTuneDbContext> contexts, T
 
     private static StudySummary Summarise(StudyRow s, IEnumerable<TrialStat> trials, bool waitingForPerson)
     {
-        var list = trials.ToList();
         var objective = new Objective(s.ObjectiveMetric, s.Maximize ? Direction.Maximize : Direction.Minimize);
-        TrialStat? best = null;
-        foreach (var t in list.Where(t => t.BestValue is not null))
-        {
-            if (objective.IsBetter(t.BestValue!.Value, best?.BestValue))
-            {
-                best = t;
-            }
-        }
-
-        var running = list.Count(t => t.State == TrialState.Running);
-        var active = running > 0 || list.Any(t => t.State == TrialState.Queued) || s.SampledCount < s.BudgetTrials;
-        var state = waitingForPerson && running == 0 ? "waiting" : active ? "running" : "completed";
-        return new StudySummary(s.Id, s.Name, s.Workload, state, objective, s.BudgetTrials, s.Parallel,
-            list.Count, list.Count(t => t.State.IsFinal()), running, best?.BestValue, best?.TrialId, s.CreatedAt);
+        return new StudySummary(s.Id, s.Name, s.Workload, "", objective, s.BudgetTrials, s.Parallel, 0, 0, 0, null, null, s.CreatedAt)
+            .Recount([.. trials.Select(t => new TrialTally(t.TrialId, t.State, t.BestValue))], s.SampledCount, waitingForPerson);
     }
 
     private static TrialView ToView(TrialRow t) => new(

@@ -18,7 +18,39 @@ public sealed record StudySummary(
     int RunningCount,
     double? BestValue,
     long? BestTrialId,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// The counts, best value and state from the study's trials: running while anything is queued or running or the
+    /// sampler has budget left, waiting while a proposed stage waits for a person, completed otherwise.
+    /// </summary>
+    public StudySummary Recount(IReadOnlyCollection<TrialTally> trials, int sampledCount, bool waitingForPerson)
+    {
+        TrialTally? best = null;
+        foreach (var t in trials.Where(t => t.BestValue is not null))
+        {
+            if (Objective.IsBetter(t.BestValue!.Value, best?.BestValue))
+            {
+                best = t;
+            }
+        }
+
+        var running = trials.Count(t => t.State == TrialState.Running);
+        var active = running > 0 || trials.Any(t => t.State == TrialState.Queued) || sampledCount < BudgetTrials;
+        return this with
+        {
+            State = waitingForPerson && running == 0 ? "waiting" : active ? "running" : "completed",
+            TrialCount = trials.Count,
+            FinishedCount = trials.Count(t => t.State.IsFinal()),
+            RunningCount = running,
+            BestValue = best?.BestValue,
+            BestTrialId = best?.TrialId,
+        };
+    }
+}
+
+/// <summary>What a study summary counts of one trial.</summary>
+public sealed record TrialTally(long TrialId, TrialState State, double? BestValue);
 
 public sealed record StudyDetail(StudySummary Summary, StudyDefinition Definition, string SpecJson);
 
