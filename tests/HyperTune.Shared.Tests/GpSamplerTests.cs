@@ -50,6 +50,56 @@ public class GpSamplerTests
     }
 
     [Fact]
+    public void FitSubset_UpToMaxFitTrials_KeepsEveryTrial()
+    {
+        var losses = Enumerable.Range(0, GpSampler.MaxFitTrials).Select(i => (double)(i % 7)).ToList();
+
+        Assert.Equal(Enumerable.Range(0, GpSampler.MaxFitTrials), GpSampler.FitSubset(losses, seed: 1, trialNumber: 500));
+    }
+
+    [Fact]
+    public void FitSubset_LongHistory_KeepsTheIncumbentTheBestQuarterAndTheNewestQuarter()
+    {
+        var random = new Random(3);
+        var losses = Enumerable.Range(0, 1000).Select(_ => 1 + random.NextDouble()).ToList();
+        losses[3] = 0;
+
+        var subset = GpSampler.FitSubset(losses, seed: 1, trialNumber: 1000);
+
+        Assert.Equal(GpSampler.MaxFitTrials, subset.Length);
+        Assert.Equal(subset.Order().Distinct(), subset);
+        Assert.Contains(3, subset);
+        var best = Enumerable.Range(0, losses.Count).OrderBy(i => losses[i]).Take(GpSampler.MaxFitTrials / 4);
+        Assert.Subset(subset.ToHashSet(), best.ToHashSet());
+        Assert.Subset(subset.ToHashSet(), Enumerable.Range(1000 - (GpSampler.MaxFitTrials / 4), GpSampler.MaxFitTrials / 4).ToHashSet());
+    }
+
+    [Fact]
+    public void FitSubset_SameSeedAndTrial_SameSubsetAndAnotherTrialAnotherSample()
+    {
+        var losses = Enumerable.Range(0, 600).Select(i => Math.Sin(i)).ToList();
+
+        var first = GpSampler.FitSubset(losses, seed: 5, trialNumber: 600);
+
+        Assert.Equal(first, GpSampler.FitSubset(losses, seed: 5, trialNumber: 600));
+        Assert.NotEqual(first, GpSampler.FitSubset(losses, seed: 5, trialNumber: 601));
+        Assert.NotEqual(first, GpSampler.FitSubset(losses, seed: 6, trialNumber: 600));
+    }
+
+    [Fact]
+    public void Propose_HistoryBeyondMaxFitTrials_SameSeedSameProposalInRange()
+    {
+        var history = Run(new RandomSampler(11), BraninSpace, GpSampler.MaxFitTrials + 40, p => BraninRegret(p));
+        var context = new SamplerContext(BraninSpace, history.Count, history, Direction.Minimize);
+
+        var first = new GpSampler(2).Propose(context);
+        var second = new GpSampler(2).Propose(context);
+
+        Assert.Equal(first, second);
+        AssertInRange(BraninSpace, first);
+    }
+
+    [Fact]
     public void Constructor_NegativeStartupTrials_ThrowsNamingIt()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => new GpSampler(0, startupTrials: -1));

@@ -255,6 +255,29 @@ public class StudySpecParserTests
         Assert.StartsWith(path + " ", Specs.SingleError(json), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("101")]
+    [InlineData("\"two\"")]
+    public void Parse_BadMaxRetries_NamesTheFieldAndTheValue(string value)
+    {
+        var json = Specs.Example.Replace("""{ "trials": 8, "parallel": 2 }""", $$"""{ "trials": 8, "parallel": 2, "max_retries": {{value}} }""", StringComparison.Ordinal);
+
+        Assert.Equal($"budget.max_retries must be an integer between 0 and 100, got {value}", Specs.SingleError(json));
+    }
+
+    [Fact]
+    public void Parse_MaxRetriesGivenOrNot_KeepsItOrTakesTheDefaultAndWritesItBackOnlyWhenGiven()
+    {
+        var given = Specs.ParseValid(Specs.Example.Replace("""{ "trials": 8, "parallel": 2 }""", """{ "trials": 8, "parallel": 2, "max_retries": 5 }""", StringComparison.Ordinal));
+        var omitted = Specs.ParseValid(Specs.Example);
+
+        Assert.Equal(new Budget(8, 2, 5), given.Budget);
+        Assert.Equal(Budget.DefaultMaxRetries, omitted.Budget.MaxRetries);
+        Assert.Equal(given.Budget, Specs.ParseValid(given.ToJson()).Budget);
+        Assert.DoesNotContain("max_retries", omitted.ToJson(), StringComparison.Ordinal);
+    }
+
     private static void AssertEquivalent(StudyDefinition expected, StudyDefinition actual)
     {
         Assert.Equal(expected.Name, actual.Name);

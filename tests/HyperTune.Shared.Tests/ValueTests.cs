@@ -125,6 +125,25 @@ public class ParamValueTests
         Assert.Equal($"fixed.x must be a number, a string or a boolean, got {kind}", ex.Message);
     }
 
+    [Theory]
+    [InlineData("{\"x\": {\"a\": 1}}", "value must be a number, a string or a boolean, got object")]
+    [InlineData("{\"x\": [1, 2]}", "value must be a number, a string or a boolean, got array")]
+    [InlineData("{\"x\": 1e400}", "value must be a finite number, got 1e400")]
+    public void Deserialize_DictionaryWithABadValue_SaysWhatItGot(string json, string message)
+    {
+        var ex = Assert.Throws<SpecException>(() => JsonSerializer.Deserialize<Dictionary<string, ParamValue>>(json));
+
+        Assert.Equal(message, ex.Message);
+    }
+
+    [Fact]
+    public void Deserialize_DictionaryOfScalars_ReadsEachKindAndLeavesTheReaderInPlace()
+    {
+        var values = JsonSerializer.Deserialize<Dictionary<string, ParamValue>>("""{"lr": 1e-3, "optimizer": "adam", "nesterov": false, "layers": 3}""")!;
+
+        Assert.Equal([ParamValue.Of(1e-3), ParamValue.Of("adam"), ParamValue.Of(false), ParamValue.Of(3)], values.Values);
+    }
+
     [Fact]
     public void Equals_SameNumberFromIntAndFloatJson_AreEqual()
     {

@@ -1,5 +1,4 @@
 using HyperTune.Shared.SearchSpaces;
-using MathNet.Numerics.Distributions;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.Optimization;
 
@@ -15,13 +14,20 @@ namespace HyperTune.Shared.Samplers;
 /// maximised over seeded random candidates and candidates around the best trials, then refined by a shrinking local
 /// search. Ints and categoricals enter as their unit coordinate (a categorical's choices in the order listed), so the
 /// model never branches on a parameter's kind. Failed trials (no value, or a non-finite one) are left out of the fit.
+/// Beyond <see cref="MaxFitTrials"/> finished trials the fit conditions on a subset (<see cref="FitSubset"/>), so a
+/// proposal's cost stops growing with the study (the fit is cubic in the trials it conditions on).
 /// </remarks>
 public sealed class GpSampler : ISampler
 {
-    private const double Sqrt5 = 2.2360679774997896;
+    /// <summary>The most finished trials one fit conditions on.</summary>
+    public const int MaxFitTrials = 160;
+
     private const int RandomCandidates = 512;
     private const int LocalCandidates = 128;
     private const int RefineSteps = 24;
+
+    // Likelihood evaluations per start of the fit: BFGS rarely needs more, but its line searches sometimes spent 300+.
+    private const int EvaluationsPerStart = 100;
     private static readonly double MinLogLength = Math.Log(0.02), MaxLogLength = Math.Log(20);
     private static readonly double MinLogSignal = Math.Log(0.05), MaxLogSignal = Math.Log(20);
     private static readonly double MinLogNoise = Math.Log(1e-6), MaxLogNoise = Math.Log(1);
@@ -50,21 +56,63 @@ public sealed class GpSampler : ISampler
             return _startup.Propose(context);
         }
 
-        var rng = new SplitMix64(Seed, context.TrialNumber);
-        var x = finished.Select(t => t.X).ToArray();
-        var losses = finished.Select(t => t.Loss!.Value).ToArray();
+        var subset = FitSubset([.. finished.Select(t => t.Loss!.Value)], Seed, context.TrialNumber).Select(i => finished[i]).ToList();
+        var x = subset.Select(t => t.X).ToArray();
+        var losses = subset.Select(t => t.Loss!.Value).ToArray();
         var mean = losses.Average();
         var std = Math.Sqrt(losses.Sum(v => (v - mean) * (v - mean)) / losses.Length);
-        var y = losses.Select(v => std > 1e-12 ? (v - mean) / std : 0).ToArray();
+        var data = new GaussianProcess.Data(x, [.. losses.Select(v => std > 1e-12 ? (v - mean) / std : 0)]);
 
-        var model = Fit(x, y, ref rng);
-        var best = y.Min();
-        return UnitHistory.ToProposal(context.Space, MaximiseImprovement(model, x, y, best, ref rng));
+        var rng = new SplitMix64(Seed, context.TrialNumber);
+        var model = Fit(data, ref rng);
+        return UnitHistory.ToProposal(context.Space, MaximiseImprovement(model, data, ref rng));
     }
 
-    private static double[] MaximiseImprovement(Model model, double[][] x, double[] y, double best, ref SplitMix64 rng)
+    /// <summary>
+    /// Which finished trials (by index into <paramref name="losses"/>, oldest first; smaller is better) a fit conditions on,
+    /// ascending: all of them up to <see cref="MaxFitTrials"/>; beyond, the best quarter of that many (so the incumbent
+    /// is always in), the newest quarter (so the model knows what it just tried) and a random sample of the others,
+    /// seeded by (seed, trial number) so the same history always gives the same subset.
+    /// </summary>
+    public static int[] FitSubset(IReadOnlyList<double> losses, int seed, int trialNumber)
     {
+        var n = losses.Count;
+        if (n <= MaxFitTrials)
+        {
+            return [.. Enumerable.Range(0, n)];
+        }
+
+        var chosen = new bool[n];
+        foreach (var i in Enumerable.Range(0, n).OrderBy(i => losses[i]).ThenBy(i => i).Take(MaxFitTrials / 4))
+        {
+            chosen[i] = true;
+        }
+
+        for (var i = n - (MaxFitTrials / 4); i < n; i++)
+        {
+            chosen[i] = true;
+        }
+
+        // A partial Fisher-Yates shuffle of the others, on a stream apart from the proposal's own draws.
+        var others = Enumerable.Range(0, n).Where(i => !chosen[i]).ToArray();
+        var rng = new SplitMix64(seed, -1L - trialNumber);
+        var sampled = MaxFitTrials - chosen.Count(c => c);
+        for (var k = 0; k < sampled; k++)
+        {
+            var pick = k + rng.NextInt(others.Length - k);
+            (others[k], others[pick]) = (others[pick], others[k]);
+            chosen[others[k]] = true;
+        }
+
+        return [.. Enumerable.Range(0, n).Where(i => chosen[i])];
+    }
+
+    private static double[] MaximiseImprovement(GaussianProcess model, GaussianProcess.Data data, ref SplitMix64 rng)
+    {
+        var (x, y) = (data.X, data.Y);
         var d = x[0].Length;
+        var best = y.Min();
+        var buffer = new double[x.Length];
         var incumbents = Enumerable.Range(0, y.Length).OrderBy(i => y[i]).Take(4).Select(i => x[i]).ToArray();
         var candidates = new List<double[]>(RandomCandidates + LocalCandidates);
         for (var k = 0; k < RandomCandidates; k++)
@@ -83,7 +131,7 @@ public sealed class GpSampler : ISampler
             candidates.Add(Perturb(incumbents[k % incumbents.Length], 0.05, ref rng));
         }
 
-        var scored = candidates.Select(c => (X: c, Ei: model.ExpectedImprovement(c, best))).OrderByDescending(s => s.Ei).Take(3).ToList();
+        var scored = candidates.Select(c => (X: c, Ei: model.ExpectedImprovement(c, best, buffer))).OrderByDescending(s => s.Ei).Take(3).ToList();
         var winner = scored[0];
         foreach (var start in scored)
         {
@@ -92,7 +140,7 @@ public sealed class GpSampler : ISampler
             for (var step = 0; step < RefineSteps; step++, scale *= 0.85)
             {
                 var next = Perturb(current.X, scale, ref rng);
-                var ei = model.ExpectedImprovement(next, best);
+                var ei = model.ExpectedImprovement(next, best, buffer);
                 if (ei > current.Ei)
                 {
                     current = (next, ei);
@@ -117,9 +165,9 @@ public sealed class GpSampler : ISampler
     }
 
     // Maximises the log marginal likelihood over theta = (log length scales, log signal variance, log noise variance).
-    private static Model Fit(double[][] x, double[] y, ref SplitMix64 rng)
+    private static GaussianProcess Fit(GaussianProcess.Data data, ref SplitMix64 rng)
     {
-        var d = x[0].Length;
+        var d = data.Dimensions;
         var lower = Vector<double>.Build.Dense(d + 2, i => i < d ? MinLogLength : i == d ? MinLogSignal : MinLogNoise);
         var upper = Vector<double>.Build.Dense(d + 2, i => i < d ? MaxLogLength : i == d ? MaxLogSignal : MaxLogNoise);
         var starts = new List<Vector<double>>
@@ -130,155 +178,48 @@ public sealed class GpSampler : ISampler
         starts.Add(Vector<double>.Build.Dense(d + 2, i => lower[i] + ((upper[i] - lower[i]) * (0.2 + (0.6 * r.NextDouble())))));
         rng = r;
 
-        var bestTheta = starts[0];
+        var work = new GaussianProcess.Workspace(data.Count);
+        var bestTheta = starts[0].ToArray();
         var bestValue = double.PositiveInfinity;
+        var evaluations = 0;
         var objective = ObjectiveFunction.Gradient(theta =>
         {
-            var (value, gradient) = NegativeLogLikelihood(x, y, theta);
-            if (value < bestValue)
+            if (++evaluations > EvaluationsPerStart)
             {
-                (bestValue, bestTheta) = (value, theta.Clone());
+                throw new BudgetSpent();
             }
 
-            return (value, gradient);
+            var t = theta.ToArray();
+            var gradient = new double[d + 2];
+            if (GaussianProcess.NegativeLogLikelihood(data, t, work, gradient) is not { } value)
+            {
+                return (1e10, Vector<double>.Build.Dense(d + 2));
+            }
+
+            if (value < bestValue)
+            {
+                (bestValue, bestTheta) = (value, t);
+            }
+
+            return (value, Vector<double>.Build.Dense(gradient));
         });
         var minimizer = new BfgsBMinimizer(1e-4, 1e-4, 1e-4, maximumIterations: 30);
         foreach (var start in starts)
         {
+            evaluations = 0;
             try
             {
                 minimizer.FindMinimum(objective, lower, upper, start);
             }
-            catch (OptimizationException)
+            catch (Exception e) when (e is OptimizationException or BudgetSpent)
             {
-                // A failed line search or the iteration cap: keep the best parameters any evaluation reached.
+                // A failed line search, the iteration cap or the evaluation budget: keep the best parameters any evaluation reached.
             }
         }
 
-        return new Model(x, y, bestTheta.ToArray());
+        // The best fit always factored; a larger noise is the fallback when no evaluation did.
+        return GaussianProcess.Condition(data, bestTheta) ?? GaussianProcess.Condition(data, [.. bestTheta[..^1], Math.Log(1e-2)])!;
     }
 
-    private static (double Value, Vector<double> Gradient) NegativeLogLikelihood(double[][] x, double[] y, Vector<double> theta)
-    {
-        var n = y.Length;
-        var d = x[0].Length;
-        var gradient = Vector<double>.Build.Dense(d + 2);
-        if (Model.Factor(x, theta.ToArray()) is not { } cholesky || cholesky.DeterminantLn is var logDet && !double.IsFinite(logDet))
-        {
-            return (1e10, gradient);
-        }
-
-        var yv = Vector<double>.Build.Dense(y);
-        var alpha = cholesky.Solve(yv);
-        var inverse = cholesky.Solve(Matrix<double>.Build.DenseIdentity(n));
-        var value = (0.5 * yv.DotProduct(alpha)) + (0.5 * logDet) + (0.5 * n * Math.Log(2 * Math.PI));
-
-        // d(-LML)/d theta = -0.5 tr((alpha alpha^T - K^-1) dK/d theta).
-        var signal = Math.Exp(theta[d]);
-        var lengths = Enumerable.Range(0, d).Select(j => Math.Exp(theta[j])).ToArray();
-        // Both matrices are symmetric: each pair off the diagonal counts twice.
-        for (var i = 0; i < n; i++)
-        {
-            var wii = (alpha[i] * alpha[i]) - inverse[i, i];
-            gradient[d] -= 0.5 * wii * signal;
-            gradient[d + 1] -= 0.5 * wii * Math.Exp(theta[d + 1]);
-            for (var j = i + 1; j < n; j++)
-            {
-                var w = (alpha[i] * alpha[j]) - inverse[i, j];
-                var r = Model.Distance(x[i], x[j], lengths);
-                var e = Math.Exp(-Sqrt5 * r);
-                gradient[d] -= w * signal * (1 + (Sqrt5 * r) + (5 * r * r / 3)) * e;
-                var common = w * signal * 5.0 / 3.0 * (1 + (Sqrt5 * r)) * e;
-                for (var m = 0; m < d; m++)
-                {
-                    var delta = (x[i][m] - x[j][m]) / lengths[m];
-                    gradient[m] -= common * delta * delta;
-                }
-            }
-        }
-
-        return (value, gradient);
-    }
-
-    /// <summary>The fitted process: posterior mean and variance at any point of the unit box.</summary>
-    private sealed class Model
-    {
-        private readonly double[][] _x;
-        private readonly double[] _lengths;
-        private readonly double _signal;
-        private readonly double[] _alpha;
-        private readonly double[,] _inverse;
-
-        public Model(double[][] x, double[] y, double[] theta)
-        {
-            var d = x[0].Length;
-            _x = x;
-            _lengths = theta[..d].Select(Math.Exp).ToArray();
-            _signal = Math.Exp(theta[d]);
-            // The best fit always factored; a larger noise is the fallback when no evaluation did.
-            var cholesky = Factor(x, theta) ?? Factor(x, [.. theta[..^1], Math.Log(1e-2)])!;
-            _alpha = cholesky.Solve(Vector<double>.Build.Dense(y)).ToArray();
-            _inverse = cholesky.Solve(Matrix<double>.Build.DenseIdentity(y.Length)).ToArray();
-        }
-
-        /// <summary>The Cholesky factor of the training covariance, or null when it is not numerically positive definite.</summary>
-        public static MathNet.Numerics.LinearAlgebra.Factorization.Cholesky<double>? Factor(double[][] x, double[] theta)
-        {
-            var d = x[0].Length;
-            var lengths = theta[..d].Select(Math.Exp).ToArray();
-            double signal = Math.Exp(theta[d]), noise = Math.Exp(theta[d + 1]) + 1e-8;
-            var k = Matrix<double>.Build.Dense(x.Length, x.Length, (i, j) => (signal * Matern(Distance(x[i], x[j], lengths))) + (i == j ? noise : 0));
-            try
-            {
-                return k.Cholesky();
-            }
-            catch (ArgumentException)
-            {
-                return null;
-            }
-        }
-
-        public static double Distance(double[] a, double[] b, double[] lengths)
-        {
-            var sum = 0.0;
-            for (var m = 0; m < a.Length; m++)
-            {
-                var delta = (a[m] - b[m]) / lengths[m];
-                sum += delta * delta;
-            }
-
-            return Math.Sqrt(sum);
-        }
-
-        /// <summary>Expected improvement below <paramref name="best"/> (losses are minimised).</summary>
-        public double ExpectedImprovement(double[] point, double best)
-        {
-            var n = _x.Length;
-            var k = new double[n];
-            var mean = 0.0;
-            for (var i = 0; i < n; i++)
-            {
-                k[i] = _signal * Matern(Distance(point, _x[i], _lengths));
-                mean += k[i] * _alpha[i];
-            }
-
-            var reduction = 0.0;
-            for (var i = 0; i < n; i++)
-            {
-                var row = 0.0;
-                for (var j = 0; j < n; j++)
-                {
-                    row += _inverse[i, j] * k[j];
-                }
-
-                reduction += k[i] * row;
-            }
-
-            var sigma = Math.Sqrt(Math.Max(_signal - reduction, 1e-12));
-            var z = (best - mean) / sigma;
-            return ((best - mean) * Normal.CDF(0, 1, z)) + (sigma * Normal.PDF(0, 1, z));
-        }
-
-        private static double Matern(double r) => (1 + (Sqrt5 * r) + (5 * r * r / 3)) * Math.Exp(-Sqrt5 * r);
-    }
+    private sealed class BudgetSpent : Exception;
 }

@@ -56,6 +56,9 @@ public sealed class GridSampler : ISampler
         return size;
     }
 
+    /// <inheritdoc />
+    public bool UsesHistory => false;
+
     public IReadOnlyDictionary<string, ParamValue> Propose(SamplerContext context)
     {
         var axes = Axes(context.Space);

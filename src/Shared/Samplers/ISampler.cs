@@ -24,5 +24,8 @@ public sealed record SamplerContext(SearchSpace Space, int TrialNumber, IReadOnl
 /// <summary>Proposes a configuration for the next trial.</summary>
 public interface ISampler
 {
+    /// <summary>False for samplers whose proposals ignore <see cref="SamplerContext.History"/>: callers may pass none.</summary>
+    bool UsesHistory => true;
+
     IReadOnlyDictionary<string, ParamValue> Propose(SamplerContext context);
 }

@@ -7,6 +7,9 @@ public sealed class RandomSampler(int seed) : ISampler
 {
     public int Seed { get; } = seed;
 
+    /// <inheritdoc />
+    public bool UsesHistory => false;
+
     public IReadOnlyDictionary<string, ParamValue> Propose(SamplerContext context)
     {
         // One generator per trial number, so a restarted dashboard proposes the same trial n again.

@@ -66,6 +66,9 @@ public sealed class SobolSampler(int seed) : ISampler
     /// <summary>How many parameters get Sobol coordinates; later ones get seeded uniform draws.</summary>
     public static int MaxDimensions => Directions.Length;
 
+    /// <inheritdoc />
+    public bool UsesHistory => false;
+
     public IReadOnlyDictionary<string, ParamValue> Propose(SamplerContext context)
     {
         var shifts = new SplitMix64(Seed, -1);

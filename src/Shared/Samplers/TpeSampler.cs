@@ -58,7 +58,7 @@ public sealed class TpeSampler : ISampler
             return _startup.Propose(context);
         }
 
-        var (below, above) = Split(trials, finished);
+        var (below, above) = Split(trials, finished, context.Space.Parameters.Count);
         var choices = context.Space.Parameters.Select(p => p is CategoricalParameter c ? c.Choices.Count : 0).ToArray();
         var groups = Multivariate
             ? [Enumerable.Range(0, choices.Length).ToArray()]
@@ -66,32 +66,40 @@ public sealed class TpeSampler : ISampler
 
         var rng = new SplitMix64(Seed, context.TrialNumber);
         var u = new double[choices.Length];
+        var scores = new double[Candidates];
+        var penalties = new double[Candidates];
         foreach (var group in groups)
         {
             var groupChoices = group.Select(d => choices[d]).ToArray();
-            var l = new ParzenEstimator(below.Select(x => group.Select(d => x[d]).ToArray()).ToList(), groupChoices, Multivariate, PriorWeight);
-            var g = new ParzenEstimator(above.Select(x => group.Select(d => x[d]).ToArray()).ToList(), groupChoices, Multivariate, PriorWeight);
-            var best = double.NegativeInfinity;
+            var l = new ParzenEstimator([.. group.Select(d => below[d])], groupChoices, Multivariate, PriorWeight);
+            var g = new ParzenEstimator([.. group.Select(d => above[d])], groupChoices, Multivariate, PriorWeight);
+            var candidates = new double[Candidates][];
             for (var k = 0; k < Candidates; k++)
             {
-                var candidate = l.Sample(ref rng);
-                var score = l.LogPdf(candidate) - g.LogPdf(candidate);
-                if (score > best)
-                {
-                    best = score;
-                    for (var j = 0; j < group.Length; j++)
-                    {
-                        u[group[j]] = candidate[j];
-                    }
-                }
+                candidates[k] = new double[group.Length];
+                l.Sample(ref rng, candidates[k]);
+            }
+
+            l.LogPdf(candidates, scores);
+            g.LogPdf(candidates, penalties);
+            var best = 0;
+            for (var k = 1; k < Candidates; k++)
+            {
+                best = scores[k] - penalties[k] > scores[best] - penalties[best] ? k : best;
+            }
+
+            for (var j = 0; j < group.Length; j++)
+            {
+                u[group[j]] = candidates[best][j];
             }
         }
 
         return UnitHistory.ToProposal(context.Space, u);
     }
 
-    // The best gamma(n) finished trials, and the rest with the failed ones; both keep their trial order for the weights.
-    private static (List<double[]> Below, List<double[]> Above) Split(List<UnitTrial> trials, int finished)
+    // The best gamma(n) finished trials, and the rest with the failed ones, as one column per parameter; both keep their
+    // trial order for the weights.
+    private static (double[][] Below, double[][] Above) Split(List<UnitTrial> trials, int finished, int dimensions)
     {
         var nBelow = Math.Min((int)Math.Ceiling(0.1 * finished), 25);
         var best = Enumerable.Range(0, trials.Count)
@@ -100,11 +108,15 @@ public sealed class TpeSampler : ISampler
             .ThenBy(i => i)
             .Take(nBelow)
             .ToHashSet();
-        var below = new List<double[]>(nBelow);
-        var above = new List<double[]>(trials.Count - nBelow);
-        for (var i = 0; i < trials.Count; i++)
+        var below = Enumerable.Range(0, dimensions).Select(_ => new double[nBelow]).ToArray();
+        var above = Enumerable.Range(0, dimensions).Select(_ => new double[trials.Count - nBelow]).ToArray();
+        for (int i = 0, b = 0, a = 0; i < trials.Count; i++)
         {
-            (best.Contains(i) ? below : above).Add(trials[i].X);
+            var (columns, row) = best.Contains(i) ? (below, b++) : (above, a++);
+            for (var d = 0; d < dimensions; d++)
+            {
+                columns[d][row] = trials[i].X[d];
+            }
         }
 
         return (below, above);

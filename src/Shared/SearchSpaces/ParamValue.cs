@@ -61,11 +61,16 @@ public readonly record struct ParamValue
 /// <summary>Writes a <see cref="ParamValue"/> as a plain JSON number, string or boolean.</summary>
 public sealed class ParamValueJsonConverter : JsonConverter<ParamValue>
 {
-    public override ParamValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    // Scalars straight from the reader (a 10,000-trial study parses 70,000 of them per page open); anything else goes
+    // through FromJson, whose error says what it got.
+    public override ParamValue Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
     {
-        using var doc = JsonDocument.ParseValue(ref reader);
-        return ParamValue.FromJson(doc.RootElement, "value");
-    }
+        JsonTokenType.Number when reader.TryGetDouble(out var number) && double.IsFinite(number) => ParamValue.Of(number),
+        JsonTokenType.String => ParamValue.Of(reader.GetString()!),
+        JsonTokenType.True => ParamValue.Of(true),
+        JsonTokenType.False => ParamValue.Of(false),
+        _ => ParamValue.FromJson(JsonElement.ParseValue(ref reader), "value"),
+    };
 
     public override void Write(Utf8JsonWriter writer, ParamValue value, JsonSerializerOptions options)
     {

@@ -59,14 +59,26 @@ public sealed record AlgorithmSpec(string Type, IReadOnlyDictionary<string, Para
             return null;
         }
 
+        return ParseOptions(element, path, type, optionSpecs, errors, [.. extraKeys, "type"]);
+    }
+
+    /// <summary>Reads the options of a known <paramref name="type"/> from an object at <paramref name="path"/>; keys in <paramref name="skip"/> belong to the caller.</summary>
+    public static AlgorithmSpec? ParseOptions(JsonElement element, string path, string type, OptionSpec[] optionSpecs, List<FieldError> errors, params string[] skip)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError(path, $"must be an object, got {element.ValueKind.ToString().ToLowerInvariant()}"));
+            return null;
+        }
+
         var before = errors.Count;
         var options = new Dictionary<string, ParamValue>(StringComparer.Ordinal);
-        foreach (var property in element.EnumerateObject().Where(p => p.Name != "type" && !extraKeys.Contains(p.Name)))
+        foreach (var property in element.EnumerateObject().Where(p => !skip.Contains(p.Name)))
         {
             var spec = optionSpecs.FirstOrDefault(o => o.Name == property.Name);
             if (spec is null)
             {
-                var known = optionSpecs.Select(o => o.Name).Concat(extraKeys).ToList();
+                var known = optionSpecs.Select(o => o.Name).Concat(skip.Where(k => k != "type")).ToList();
                 errors.Add(new FieldError($"{path}.{property.Name}", $"is not an option of {type} ({(known.Count == 0 ? "it has none" : "known: " + string.Join(", ", known))})"));
                 continue;
             }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using HyperTune.Shared.LearningRate;
 using HyperTune.Shared.SearchSpaces;
 
 namespace HyperTune.Shared.Studies;
@@ -39,8 +40,18 @@ public sealed record SamplerSpec(string Type, int Seed, IReadOnlyDictionary<stri
     public override int GetHashCode() => HashCode.Combine(Seed, Algorithm);
 }
 
-/// <summary>How many trials a study samples, and how many run at once.</summary>
-public sealed record Budget(int Trials, int Parallel);
+/// <summary>
+/// How many trials a study samples, how many run at once, and how many times one trial is re-queued after its agent was
+/// lost before it fails.
+/// </summary>
+public sealed record Budget(int Trials, int Parallel, int MaxRetries = Budget.DefaultMaxRetries)
+{
+    /// <summary>Re-queues of one trial after a lost agent, when the spec says nothing.</summary>
+    public const int DefaultMaxRetries = 2;
+
+    /// <summary>The most a spec may ask for.</summary>
+    public const int MostRetries = 100;
+}
 
 /// <summary>A validated study: what to train, what to optimise, where to search and how much.</summary>
 public sealed record StudyDefinition(
@@ -54,6 +65,9 @@ public sealed record StudyDefinition(
 {
     /// <summary>The early-stopping rule applied on every epoch report, or null for none.</summary>
     public AlgorithmSpec? Pruner { get; init; }
+
+    /// <summary>The LR range test run as the study's first stage, or null for none.</summary>
+    public LrRangeTestSpec? LrRangeTest { get; init; }
 
     /// <summary>The same study searching <paramref name="space"/> (a later stage's version of the space).</summary>
     public StudyDefinition WithSpace(SearchSpace space) => this with { Space = space };
@@ -90,9 +104,21 @@ public sealed record StudyDefinition(
                 w.WriteEndObject();
             }
 
+            if (LrRangeTest is not null)
+            {
+                w.WriteStartObject(LrRangeTestSpec.Field);
+                LrRangeTest.ToOptions().WriteOptions(w);
+                w.WriteEndObject();
+            }
+
             w.WriteStartObject("budget");
             w.WriteNumber("trials", Budget.Trials);
             w.WriteNumber("parallel", Budget.Parallel);
+            if (Budget.MaxRetries != Budget.DefaultMaxRetries)
+            {
+                w.WriteNumber("max_retries", Budget.MaxRetries);
+            }
+
             w.WriteEndObject();
             w.WriteStartObject("fixed");
             foreach (var (key, value) in Fixed)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using HyperTune.Shared.LearningRate;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Workloads;
 
@@ -17,6 +18,8 @@ public static partial class StudySpecParser
 {
     public const int MaxTrials = 100_000;
     public const int MaxParallel = 1_000;
+
+    private static readonly string[] TopLevelFields = ["name", "workload", "objective", "sampler", "pruner", LrRangeTestSpec.Field, "budget", "fixed", "space"];
 
     public static SpecParseResult Parse(string json, int fallbackSeed)
     {
@@ -46,9 +49,16 @@ public static partial class StudySpecParser
         }
 
         var workload = RequiredString(root, "workload", errors);
-        if (workload is not null && !IdentifierPattern().IsMatch(workload))
+        if (workload is not null && CommandWorkloads.TryGetCommand(workload, out var command))
         {
-            errors.Add(new FieldError("workload", $"must be letters, digits, '-', '_' or '.', got \"{workload}\""));
+            if (!CommandWorkloads.IsValidName(command))
+            {
+                errors.Add(new FieldError("workload", $"must name a command as \"command:<name>\" with a name of 1 to 100 letters, digits, '-', '_' or '.', got \"{workload}\""));
+            }
+        }
+        else if (workload is not null && !IdentifierPattern().IsMatch(workload))
+        {
+            errors.Add(new FieldError("workload", $"must be letters, digits, '-', '_' or '.' (or \"command:<name>\" for a command an agent declares), got \"{workload}\""));
         }
 
         var objective = ParseObjective(root, errors);
@@ -61,14 +71,16 @@ public static partial class StudySpecParser
             ? AlgorithmSpec.Parse(prunerElement, "pruner", Algorithms.Pruners, errors)
             : null;
 
+        var lrRangeTest = ParseLrRangeTest(root, workload, space, errors);
+
         foreach (var key in fixedValues.Keys.Where(k => space.Any(p => p.Name == k)))
         {
             errors.Add(new FieldError($"fixed.{key}", "is also in space; a parameter is either fixed or searched"));
         }
 
-        foreach (var unknown in root.EnumerateObject().Select(p => p.Name).Except(["name", "workload", "objective", "sampler", "pruner", "budget", "fixed", "space"]))
+        foreach (var unknown in root.EnumerateObject().Select(p => p.Name).Except(TopLevelFields))
         {
-            errors.Add(new FieldError(unknown, "is not a known field (name, workload, objective, sampler, pruner, budget, fixed, space)"));
+            errors.Add(new FieldError(unknown, $"is not a known field ({string.Join(", ", TopLevelFields)})"));
         }
 
         if (sampler?.Stages is { } stageTrials && budget is not null && stageTrials.Sum() != budget.Trials)
@@ -87,8 +99,42 @@ public static partial class StudySpecParser
         }
 
         return new SpecParseResult(
-            new StudyDefinition(name!, workload!, objective!, sampler!, budget!, fixedValues, new SearchSpace(space)) { Pruner = pruner },
+            new StudyDefinition(name!, workload!, objective!, sampler!, budget!, fixedValues, new SearchSpace(space)) { Pruner = pruner, LrRangeTest = lrRangeTest },
             errors);
+    }
+
+    /// <summary>"lr_range_test": {min_lr, max_lr, steps, auto}; only for built-in workloads searching a float lr.</summary>
+    private static LrRangeTestSpec? ParseLrRangeTest(JsonElement root, string? workload, List<Parameter> space, List<FieldError> errors)
+    {
+        if (!root.TryGetProperty(LrRangeTestSpec.Field, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        var options = AlgorithmSpec.ParseOptions(element, LrRangeTestSpec.Field, LrRangeTestSpec.Field, LrRangeTestSpec.Options, errors);
+        if (options is null)
+        {
+            return null;
+        }
+
+        var spec = LrRangeTestSpec.From(options);
+        var before = errors.Count;
+        if (spec.MinLr >= spec.MaxLr)
+        {
+            errors.Add(new FieldError($"{LrRangeTestSpec.Field}.max_lr", $"must be greater than min_lr ({Parameter.Format(spec.MinLr)}), got {Parameter.Format(spec.MaxLr)}"));
+        }
+
+        if (workload is not null && WorkloadCatalog.Find(workload) is null)
+        {
+            errors.Add(new FieldError(LrRangeTestSpec.Field, $"needs a built-in workload ({string.Join(", ", WorkloadCatalog.BuiltIn.Select(w => w.Name))}), got \"{workload}\""));
+        }
+
+        if (space.FirstOrDefault(p => p.Name == LrRangeTestSpec.LrParameter) is not FloatParameter { When: null })
+        {
+            errors.Add(new FieldError(LrRangeTestSpec.Field, "needs space.lr: an unconditional float parameter whose bounds the test proposes"));
+        }
+
+        return errors.Count > before ? null : spec;
     }
 
     /// <summary>Checks a single value against the parameter of that name (for clone overrides).</summary>
@@ -234,7 +280,13 @@ public static partial class StudySpecParser
             parallel = RequiredInt(b, "parallel", 1, MaxParallel, errors, "budget.");
         }
 
-        return trials is null || parallel is null ? null : new Budget(trials.Value, parallel.Value);
+        int? retries = Budget.DefaultMaxRetries;
+        if (b.TryGetProperty("max_retries", out _))
+        {
+            retries = RequiredInt(b, "max_retries", 0, Budget.MostRetries, errors, "budget.");
+        }
+
+        return trials is null || parallel is null || retries is null ? null : new Budget(trials.Value, parallel.Value, retries.Value);
     }
 
     private static Dictionary<string, ParamValue> ParseFixed(JsonElement root, List<FieldError> errors)
