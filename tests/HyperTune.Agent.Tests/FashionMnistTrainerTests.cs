@@ -16,21 +16,23 @@ public sealed class FashionMnistTrainerTests
         Epochs = 2,
         TrainSamples = 2000,
         ValSamples = 500,
+        TestSamples = 1000,
     };
 
     private static FashionMnistTrainer Trainer() => new(FashionMnistData.Load(FashionMnistData.DefaultDirectory), torch.CPU);
 
     [Fact]
-    public void Train_CnnTwoEpochsOnSmallSubset_ReportsEveryMetricAndBeatsChance()
+    public void Train_CnnTwoEpochsOnSmallSubset_ReportsEveryMetricAndTestMetricsAtTheEnd()
     {
         var epochs = new List<EpochMetrics>();
 
         Trainer().Train(FashionMnistModel.Cnn, Small, epochs.Add, CancellationToken.None);
 
         Assert.Equal([1, 2], epochs.Select(e => e.Epoch));
+        Assert.Equal(["epoch_seconds", "train_images_per_second", "train_loss", "val_accuracy", "val_loss"], epochs[0].ToDictionary().Keys.Order());
+        Assert.Equal(["epoch_seconds", "test_accuracy", "test_loss", "train_images_per_second", "train_loss", "val_accuracy", "val_loss"], epochs[1].ToDictionary().Keys.Order());
         foreach (var epoch in epochs)
         {
-            Assert.Equal(["epoch_seconds", "train_images_per_second", "train_loss", "val_accuracy", "val_loss"], epoch.ToDictionary().Keys.Order());
             Assert.All(epoch.ToDictionary().Values, v => Assert.True(double.IsFinite(v) && v > 0, $"metric value {v}"));
             Assert.InRange(epoch.TrainLoss, 0.05, 2.5);
             Assert.InRange(epoch.ValAccuracy, 0, 1);
@@ -38,6 +40,8 @@ public sealed class FashionMnistTrainerTests
 
         Assert.True(epochs[1].TrainLoss < epochs[0].TrainLoss, $"train_loss {epochs[0].TrainLoss} then {epochs[1].TrainLoss}");
         Assert.True(epochs[1].ValAccuracy > 0.6, $"val_accuracy {epochs[1].ValAccuracy} after 2 epochs (chance is 0.1)");
+        Assert.True(epochs[1].TestAccuracy > 0.6, $"test_accuracy {epochs[1].TestAccuracy} after 2 epochs");
+        Assert.Null(epochs[1].StoppedEarlyAt);
     }
 
     [Fact]
@@ -55,15 +59,20 @@ public sealed class FashionMnistTrainerTests
     }
 
     [Fact]
-    public void Train_HugeLearningRateWithWeightDecay_FailsNamingNaNOrInfAndTheBatch()
+    public void Train_HugeLearningRateWithWeightDecay_DivergesNamingNaNOrInfEpochAndBatch()
     {
         // SGD with lr 10 and weight decay 1 multiplies the weights by about -9 per step, whatever the data:
         // the loss leaves the floats within a few dozen steps, every time.
         var settings = Small with { Lr = 10, WeightDecay = 1, Momentum = 0.9, BatchSize = 16 };
+        var epochs = new List<EpochMetrics>();
 
-        var error = Assert.Throws<TrialFailedException>(() => Trainer().Train(FashionMnistModel.Mlp, settings, _ => { }, CancellationToken.None));
+        var error = Assert.Throws<TrialDivergedException>(() => Trainer().Train(FashionMnistModel.Mlp, settings, epochs.Add, CancellationToken.None));
 
         Assert.Matches(@"^loss became (NaN|\+Inf|-Inf) at epoch 1, batch \d+$", error.Message);
+        Assert.Equal(1, error.Epoch);
+        Assert.Equal($"batch {error.Batch}", error.Message[error.Message.LastIndexOf("batch", StringComparison.Ordinal)..]);
+        Assert.InRange(error.Batch, 1, settings.TrainSamples / settings.BatchSize);
+        Assert.Empty(epochs);
     }
 
     [Fact]
@@ -103,11 +112,11 @@ public sealed class FashionMnistTrainerTests
     [Fact]
     public void Parse_OptimizerNotInChoices_FailsNamingIt()
     {
-        var parameters = new Dictionary<string, Shared.SearchSpaces.ParamValue> { ["optimizer"] = Shared.SearchSpaces.ParamValue.Of("rmsprop") };
+        var parameters = new Dictionary<string, Shared.SearchSpaces.ParamValue> { ["optimizer"] = Shared.SearchSpaces.ParamValue.Of("lbfgs") };
 
         var error = Assert.Throws<TrialFailedException>(() => FashionMnistSettings.Parse(WorkloadCatalog.FashionMnistMlp, parameters));
 
-        Assert.Equal("parameter optimizer must be one of sgd, adam, got rmsprop", error.Message);
+        Assert.Equal("parameter optimizer must be one of sgd, adam, adamw, rmsprop, got lbfgs", error.Message);
     }
 
     [Fact]
@@ -121,6 +130,44 @@ public sealed class FashionMnistTrainerTests
         Assert.Equal(10_000, settings.TrainSamples);
         Assert.Equal(5_000, settings.ValSamples);
         Assert.Equal(3, settings.Epochs);
+        Assert.Equal((2, 32, 3, false, 128), (settings.ConvBlocks, settings.Channels, settings.KernelSize, settings.BatchNorm, settings.HiddenUnits));
+        Assert.Equal((28, FashionMnistAugment.None, FashionMnistSchedule.Constant, 0, 0), (settings.ImageSize, settings.Augment, settings.Schedule, settings.WarmupEpochs, settings.Patience));
+        Assert.Equal(10_000, settings.TestSamples);
+    }
+
+    [Fact]
+    public void Parse_EveryChoice_ReadsIntoItsSetting()
+    {
+        var parameters = new Dictionary<string, Shared.SearchSpaces.ParamValue>
+        {
+            ["optimizer"] = Shared.SearchSpaces.ParamValue.Of("rmsprop"),
+            ["schedule"] = Shared.SearchSpaces.ParamValue.Of("onecycle"),
+            ["activation"] = Shared.SearchSpaces.ParamValue.Of("leaky_relu"),
+            ["init"] = Shared.SearchSpaces.ParamValue.Of("orthogonal"),
+            ["augment"] = Shared.SearchSpaces.ParamValue.Of("crop+flip"),
+            ["nesterov"] = Shared.SearchSpaces.ParamValue.Of(true),
+            ["layers"] = Shared.SearchSpaces.ParamValue.Of(3),
+        };
+
+        var settings = FashionMnistSettings.Parse(WorkloadCatalog.FashionMnistMlp, parameters);
+
+        Assert.Equal(FashionMnistOptimizer.RmsProp, settings.Optimizer);
+        Assert.Equal(FashionMnistSchedule.OneCycle, settings.Schedule);
+        Assert.Equal(FashionMnistActivation.LeakyRelu, settings.Activation);
+        Assert.Equal(FashionMnistInit.Orthogonal, settings.Init);
+        Assert.Equal(FashionMnistAugment.Crop | FashionMnistAugment.Flip, settings.Augment);
+        Assert.True(settings.Nesterov);
+        Assert.Equal(3, settings.Layers);
+    }
+
+    [Fact]
+    public void Parse_ConvBlocksForTheMlp_FailsNamingTheValueAndTheModelsThatTakeIt()
+    {
+        var parameters = new Dictionary<string, Shared.SearchSpaces.ParamValue> { ["conv_blocks"] = Shared.SearchSpaces.ParamValue.Of(3) };
+
+        var error = Assert.Throws<TrialFailedException>(() => FashionMnistSettings.Parse(WorkloadCatalog.FashionMnistMlp, parameters));
+
+        Assert.Equal("parameter conv_blocks is not a parameter of fashion-mnist-mlp, got 3 (only fashion-mnist-cnn, fashion-mnist-resnet take conv_blocks)", error.Message);
     }
 
     [Fact]

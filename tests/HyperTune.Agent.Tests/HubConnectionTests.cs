@@ -9,6 +9,7 @@ namespace HyperTune.Agent.Tests;
 public sealed class HubConnectionTests : IAsyncLifetime
 {
     private TestAgentHub _hub = null!;
+    private readonly string _spoolDir = Directory.CreateTempSubdirectory("hypertune-spool-").FullName;
     private IHost? _agent;
 
     public async Task InitializeAsync() => _hub = await TestAgentHub.StartAsync();
@@ -22,6 +23,7 @@ public sealed class HubConnectionTests : IAsyncLifetime
         }
 
         await _hub.DisposeAsync();
+        Directory.Delete(_spoolDir, recursive: true);
     }
 
     [Fact]
@@ -35,12 +37,17 @@ public sealed class HubConnectionTests : IAsyncLifetime
         Assert.Equal("test-agent", hello.AgentId);
         Assert.Equal(Environment.MachineName, hello.HostName);
         Assert.Equal(1, hello.Slots);
-        Assert.Equal([WorkloadCatalog.FashionMnistCnn, WorkloadCatalog.FashionMnistMlp], hello.Workloads);
+        Assert.Equal([WorkloadCatalog.FashionMnistCnn, WorkloadCatalog.FashionMnistMlp, WorkloadCatalog.FashionMnistResNet], hello.Workloads);
         Assert.Empty(hello.Running);
         Assert.Empty(hello.Gpus);
         Assert.False(string.IsNullOrEmpty(hello.Version));
         var heartbeat = (await _hub.NextAsync(Kind.Heartbeat)).Heartbeat;
         Assert.Equal(0, heartbeat.BusySlots);
+
+        // No GPU here, so no GPU samples; the host's RAM comes from /proc/meminfo.
+        Assert.Empty(heartbeat.Gpus);
+        Assert.InRange(heartbeat.Host.MemoryUsedBytes, 1, heartbeat.Host.MemoryTotalBytes);
+        Assert.Equal(Environment.ProcessorCount, heartbeat.Host.CpuCount);
     }
 
     [Fact]
@@ -125,6 +132,58 @@ public sealed class HubConnectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StopTrial_Pause_ConfirmsAtOnceThenFinishesPausedKeepingTheLastReportedEpochsCheckpoint()
+    {
+        var checkpoints = Directory.CreateTempSubdirectory("hypertune-pause-").FullName;
+        await StartAgentAsync(new() { ["Agent:CheckpointDir"] = checkpoints });
+        await _hub.NextAsync(Kind.Hello);
+        await _hub.SendAsync(Start(9, epochs: 1000, trainSamples: 2000));
+        var first = await _hub.NextAsync(Kind.EpochReport);
+
+        await _hub.SendAsync(new HubMessage { StopTrial = new StopTrial { TrialId = 9, Attempt = 1, Reason = "paused by user", Mode = StopMode.Pause } });
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var messages = new List<AgentMessage> { first };
+        while (messages[^1].KindCase != Kind.TrialFinished)
+        {
+            var message = await _hub.Received.Reader.ReadAsync(patience.Token);
+            if (message.KindCase is Kind.EpochReport or Kind.CommandReceived or Kind.TrialFinished)
+            {
+                messages.Add(message);
+            }
+        }
+
+        var received = messages.Single(m => m.KindCase == Kind.CommandReceived).CommandReceived;
+        Assert.Equal((9L, 1, StopMode.Pause, true), (received.TrialId, received.Attempt, received.Mode, received.Found));
+        Assert.True(messages.FindIndex(m => m.KindCase == Kind.CommandReceived) < messages.Count - 1, "the confirmation came after the finish");
+        var finished = messages[^1].TrialFinished;
+        Assert.Equal((TrialOutcome.Paused, "paused by user"), (finished.Outcome, finished.Reason));
+
+        // The last report names the checkpoint the trial resumes from: the one of its last finished epoch, kept on disk.
+        var last = messages.Last(m => m.KindCase == Kind.EpochReport).EpochReport;
+        Assert.Contains(last.Epoch, last.CheckpointEpochs);
+        Assert.True(File.Exists(Path.Combine(checkpoints, "trial-9", "attempt-1", $"epoch-{last.Epoch}.ckpt")), $"no checkpoint of epoch {last.Epoch}");
+        Assert.False(File.Exists(Path.Combine(checkpoints, "trial-9", "attempt-1", $"epoch-{last.Epoch + 1}.ckpt")));
+        Directory.Delete(checkpoints, recursive: true);
+    }
+
+    [Fact]
+    public async Task StopTrial_NotRunningHere_AnswersNotFoundAndRefusesTheStartThatArrivesAfterIt()
+    {
+        await StartAgentAsync();
+        await _hub.NextAsync(Kind.Hello);
+
+        await _hub.SendAsync(new HubMessage { StopTrial = new StopTrial { TrialId = 12, Attempt = 3, Reason = "stopped by user", Mode = StopMode.Kill } });
+        var received = (await _hub.NextAsync(Kind.CommandReceived)).CommandReceived;
+        var start = Start(12, epochs: 1000, trainSamples: 2000);
+        start.StartTrial.Attempt = 3;
+        await _hub.SendAsync(start);
+        var finished = (await _hub.NextAsync(Kind.TrialFinished)).TrialFinished;
+
+        Assert.Equal((12L, 3, StopMode.Kill, false), (received.TrialId, received.Attempt, received.Mode, received.Found));
+        Assert.Equal((12L, 3, 1L, TrialOutcome.Stopped, "stopped by user"), (finished.TrialId, finished.Attempt, finished.Seq, finished.Outcome, finished.Reason));
+    }
+
+    [Fact]
     public async Task StartTrial_SlotBusy_FailsTheSecondWithNoFreeSlot()
     {
         await StartAgentAsync();
@@ -150,7 +209,7 @@ public sealed class HubConnectionTests : IAsyncLifetime
         var refused = (await _hub.NextAsync(Kind.TrialFinished)).TrialFinished;
 
         Assert.Equal(TrialOutcome.Failed, refused.Outcome);
-        Assert.Equal("unknown workload imagenet-resnet50; this agent runs: fashion-mnist-cnn, fashion-mnist-mlp", refused.Reason);
+        Assert.Equal("unknown workload imagenet-resnet50; this agent runs: fashion-mnist-cnn, fashion-mnist-mlp, fashion-mnist-resnet", refused.Reason);
     }
 
     [Fact]
@@ -167,6 +226,23 @@ public sealed class HubConnectionTests : IAsyncLifetime
         Assert.Equal(TrialOutcome.Failed, failed.Outcome);
         Assert.Equal(1, failed.Seq);
         Assert.Equal("parameter dropout must be a number in [0, 0.95], got 1.5", failed.Reason);
+    }
+
+    [Fact]
+    public async Task StartTrial_LossBecomesNaN_FinishesDivergedNamingEpochAndBatch()
+    {
+        await StartAgentAsync();
+        await _hub.NextAsync(Kind.Hello);
+        var start = Start(13, epochs: 2, trainSamples: 2000);
+        start.StartTrial.Params["lr"] = new ParamValue { Number = 10 };
+        start.StartTrial.Params["weight_decay"] = new ParamValue { Number = 1 };
+        start.StartTrial.Params["batch_size"] = new ParamValue { Number = 16 };
+
+        await _hub.SendAsync(start);
+        var diverged = (await _hub.NextAsync(Kind.TrialFinished)).TrialFinished;
+
+        Assert.Equal(TrialOutcome.Diverged, diverged.Outcome);
+        Assert.Matches(@"^loss became (NaN|\+Inf|-Inf) at epoch 1, batch \d+$", diverged.Reason);
     }
 
     private static long Seq(AgentMessage m) => m.KindCase == Kind.EpochReport ? m.EpochReport.Seq : m.TrialFinished.Seq;
@@ -194,6 +270,7 @@ public sealed class HubConnectionTests : IAsyncLifetime
             ["Agent:HeartbeatSeconds"] = "1",
             ["Agent:ReconnectMaxSeconds"] = "1",
             ["Agent:DataDir"] = FashionMnistData.DefaultDirectory,
+            ["Agent:SpoolDir"] = _spoolDir,
         };
         foreach (var (key, value) in extra ?? [])
         {

@@ -1,6 +1,6 @@
 using System.Reflection;
 using Grpc.Core;
-using Grpc.Net.Client;
+using HyperTune.Agent.Checkpoints;
 using HyperTune.Agent.Slots;
 using HyperTune.Agent.Telemetry;
 using HyperTune.Agent.Workloads;
@@ -14,15 +14,18 @@ namespace HyperTune.Agent.Hub;
 /// <summary>
 /// Keeps one AgentHub.Connect stream open to the dashboard: Hello, then heartbeats and the outbox (re-sent in order on
 /// every new connection) going up; Welcome, StartTrial, StopTrial and Ack coming down. Redials with capped, jittered
-/// exponential back-off.
+/// exponential back-off. A StopTrial is answered at once with a CommandReceived.
 /// </summary>
 public sealed partial class HubConnection(
     IOptions<AgentOptions> options,
     AgentTokenSource tokens,
     Outbox outbox,
+    TrialLogBuffer logs,
     TrialSlots slots,
+    CheckpointClient checkpoints,
     WorkloadRegistry workloads,
     GpuProbe gpus,
+    TelemetrySampler telemetry,
     TimeProvider time,
     ILogger<HubConnection> logger) : BackgroundService
 {
@@ -41,7 +44,7 @@ public sealed partial class HubConnection(
     {
         var backoff = new ReconnectBackoff(TimeSpan.FromSeconds(_options.ReconnectMaxSeconds));
         var hardware = gpus.Probe();
-        using var channel = GrpcChannel.ForAddress(_options.DashboardUrl);
+        using var channel = DashboardChannel.Create(_options);
         var client = new AgentHub.AgentHubClient(channel);
         var unreachableSince = (DateTimeOffset?)null;
         while (!stoppingToken.IsCancellationRequested)
@@ -62,11 +65,11 @@ public sealed partial class HubConnection(
                         backoff.Reset();
                         if (unreachableSince is { } since)
                         {
-                            LogBack(_options.DashboardUrl, (time.GetUtcNow() - since).TotalSeconds, outbox.Count);
+                            LogBack(_options.DashboardUrl, _options.Id, (time.GetUtcNow() - since).TotalSeconds, outbox.Count);
                         }
                         else
                         {
-                            LogConnected(_options.DashboardUrl, outbox.Count);
+                            LogConnected(_options.DashboardUrl, _options.Id, outbox.Count);
                         }
 
                         unreachableSince = null;
@@ -78,7 +81,7 @@ public sealed partial class HubConnection(
                 {
                     break;
                 }
-                catch (RpcException e) when (e.StatusCode == StatusCode.Unauthenticated)
+                catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied)
                 {
                     wait = backoff.Slow();
                     LogRefused(_options.DashboardUrl, e.Status.Detail, wait.TotalSeconds);
@@ -109,13 +112,14 @@ public sealed partial class HubConnection(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        var wait = _options.ShutdownWait;
         try
         {
-            await slots.StopAllAsync("the agent is shutting down", TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await slots.StopAllAsync("the agent is shutting down", wait).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            logger.LogWarning("Trials still running after 5 s of shutdown; leaving them");
+            logger.LogWarning("Trials still running after {Seconds} s of shutdown; leaving them", wait.TotalSeconds);
         }
     }
 
@@ -174,11 +178,15 @@ public sealed partial class HubConnection(
         }
     }
 
-    /// <summary>Sends the whole outbox (all unacknowledged, in order), then whatever is added, and a heartbeat every Agent:HeartbeatSeconds.</summary>
+    /// <summary>
+    /// Sends the whole outbox (all unacknowledged, in order), then whatever is added, a heartbeat every
+    /// Agent:HeartbeatSeconds, and the trials' log lines whenever a batch is ready.
+    /// </summary>
     private async Task WriteAsync(IClientStreamWriter<AgentMessage> stream, CancellationToken cancellationToken)
     {
         using var heartbeat = new PeriodicTimer(TimeSpan.FromSeconds(_options.HeartbeatSeconds), time);
         var tick = heartbeat.WaitForNextTickAsync(cancellationToken).AsTask();
+        var logsReady = logs.WaitReadyAsync(cancellationToken);
         long sent = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -188,11 +196,24 @@ public sealed partial class HubConnection(
                 sent = ordinal;
             }
 
+            outbox.Written(sent);
+
             var added = outbox.WaitAfterAsync(sent);
-            if (await Task.WhenAny(added, tick).ConfigureAwait(false) == tick)
+            var first = await Task.WhenAny(added, tick, logsReady).ConfigureAwait(false);
+            if (first == logsReady)
+            {
+                await logsReady.ConfigureAwait(false);
+                foreach (var batch in logs.Drain())
+                {
+                    await stream.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                logsReady = logs.WaitReadyAsync(cancellationToken);
+            }
+            else if (first == tick)
             {
                 await tick.ConfigureAwait(false);
-                await stream.WriteAsync(new AgentMessage { Heartbeat = new Heartbeat { SentAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(time.GetUtcNow()), BusySlots = slots.Busy } }, cancellationToken).ConfigureAwait(false);
+                await stream.WriteAsync(new AgentMessage { Heartbeat = telemetry.Heartbeat(time.GetUtcNow(), slots.Busy) }, cancellationToken).ConfigureAwait(false);
                 tick = heartbeat.WaitForNextTickAsync(cancellationToken).AsTask();
             }
         }
@@ -202,7 +223,8 @@ public sealed partial class HubConnection(
 
     private static string Describe(Exception e) => e switch
     {
-        RpcException { Status.DebugException: { } inner } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail} {inner.Message}",
+        // The innermost exception says why (a refused TLS certificate, a refused connection); the outer ones only wrap it.
+        RpcException { Status.DebugException: { } inner } rpc => $"{rpc.StatusCode}: {rpc.Status.Detail} {inner.GetBaseException().Message}",
         RpcException rpc => $"{rpc.StatusCode}: {rpc.Status.Detail}",
         _ => e.Message,
     };
@@ -215,10 +237,14 @@ public sealed partial class HubConnection(
                 slots.Start(message.StartTrial);
                 break;
             case HubMessage.KindOneofCase.StopTrial:
-                slots.Stop(message.StopTrial.TrialId, message.StopTrial.Attempt, message.StopTrial.Reason);
+                slots.Stop(message.StopTrial.TrialId, message.StopTrial.Attempt, message.StopTrial.Reason, message.StopTrial.Mode);
                 break;
             case HubMessage.KindOneofCase.Ack:
                 outbox.Acknowledge(message.Ack.TrialId, message.Ack.Attempt, message.Ack.Seq);
+                break;
+            case HubMessage.KindOneofCase.SendCheckpoint:
+                // Another agent forks or resumes from a checkpoint held here: upload it beside the stream.
+                _ = Task.Run(() => checkpoints.UploadAsync(message.SendCheckpoint.Checkpoint, CancellationToken.None));
                 break;
             case HubMessage.KindOneofCase.Welcome:
                 break;
@@ -239,23 +265,25 @@ public sealed partial class HubConnection(
         };
         hello.Gpus.Add(hardware);
         hello.Workloads.Add(workloads.Names);
+        hello.Commands.Add(workloads.Commands);
         hello.Running.Add(slots.Running());
+        hello.Replaying = outbox.Unacknowledged;
         return hello;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to the dashboard at {Url}; {Unacknowledged} unacknowledged message(s) to send")]
-    private partial void LogConnected(string url, int unacknowledged);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to dashboard {Url} as agent {AgentId}; {Unacknowledged} unacknowledged message(s) to send")]
+    private partial void LogConnected(string url, string agentId, int unacknowledged);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The dashboard at {Url} is reachable again after {Seconds:F0} s; re-sending {Unacknowledged} unacknowledged message(s)")]
-    private partial void LogBack(string url, double seconds, int unacknowledged);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to dashboard {Url} as agent {AgentId} again, after {Seconds:F0} s unreachable; re-sending {Unacknowledged} unacknowledged message(s)")]
+    private partial void LogBack(string url, string agentId, double seconds, int unacknowledged);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The dashboard at {Url} is unreachable ({Reason}); retrying in {Seconds:F1} s")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dashboard {Url} unreachable: {Reason}; retrying in {Seconds:0.#} s")]
     private partial void LogUnreachable(string url, string reason, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The dashboard at {Url} closed the agent stream; reconnecting in {Seconds:F1} s")]
     private partial void LogClosed(string url, double seconds);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The dashboard refused the agent token ({Url} answered Unauthenticated: {Detail}); check Agent:Token or Agent:TokenFile. Retrying in {Seconds:F0} s")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "The dashboard refused the agent token ({Url}: {Detail}); check Agent:Token or Agent:TokenFile, and Agent:Id. Retrying in {Seconds:F0} s")]
     private partial void LogRefused(string url, string detail, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Waiting for the agent token: {Reason}; retrying in {Seconds:F1} s")]

@@ -1,6 +1,7 @@
 using Google.Protobuf.WellKnownTypes;
 using HyperTune.Agent.Workloads;
 using HyperTune.Protos.V1;
+using HyperTune.Shared.LearningRate;
 using ProtoParamValue = HyperTune.Protos.V1.ParamValue;
 using SharedParamValue = HyperTune.Shared.SearchSpaces.ParamValue;
 
@@ -14,7 +15,10 @@ public static class ProtoMapping
         command.Attempt,
         command.Workload,
         command.Params.ToDictionary(p => p.Key, p => p.Value.ToShared(p.Key), StringComparer.Ordinal),
-        slot);
+        slot)
+    {
+        LrRangeTest = command.LrRangeTest is { } test ? new LrRangeTestSpec(test.MinLr, test.MaxLr, test.Steps, Auto: false) : null,
+    };
 
     public static SharedParamValue ToShared(this ProtoParamValue value, string name) => value.KindCase switch
     {
@@ -24,23 +28,30 @@ public static class ProtoMapping
         _ => throw new TrialFailedException($"parameter {name} has no value"),
     };
 
-    public static AgentMessage ToReport(this EpochMetrics metrics, long trialId, int attempt, long seq, DateTimeOffset endedAt)
+    public static AgentMessage ToReport(long trialId, int attempt, long seq, int epoch, IReadOnlyDictionary<string, double> metrics, DateTimeOffset endedAt,
+        IReadOnlyList<int>? checkpointEpochs = null)
     {
         var report = new EpochReport
         {
             TrialId = trialId,
             Attempt = attempt,
             Seq = seq,
-            Epoch = metrics.Epoch,
+            Epoch = epoch,
             EndedAt = Timestamp.FromDateTimeOffset(endedAt),
         };
-        foreach (var (name, value) in metrics.ToDictionary())
+        foreach (var (name, value) in metrics)
         {
             report.Metrics[name] = value;
         }
 
+        report.CheckpointEpochs.Add(checkpointEpochs ?? []);
         return new AgentMessage { EpochReport = report };
     }
+
+    public static AgentMessage Received(long trialId, int attempt, StopMode mode, bool found) => new()
+    {
+        CommandReceived = new CommandReceived { TrialId = trialId, Attempt = attempt, Mode = mode, Found = found },
+    };
 
     public static AgentMessage Finished(long trialId, int attempt, long seq, TrialOutcome outcome, string reason) => new()
     {

@@ -1,7 +1,7 @@
 namespace HyperTune.Agent.Workloads;
 
 /// <summary>A trial cannot go on; the message is the reason the dashboard shows (it names the parameter, value or epoch).</summary>
-public sealed class TrialFailedException : Exception
+public class TrialFailedException : Exception
 {
     public TrialFailedException(string reason)
         : base(reason)

@@ -13,6 +13,7 @@ public sealed class FashionMnistData
 {
     public const string DefaultDirectory = "/usr/share/datasets/fashion-mnist";
     public const int TrainCount = 60_000;
+    public const int TestCount = 10_000;
 
     /// <summary>The last 5,000 training images are held out for validation; subsets are drawn from the rest.</summary>
     public const int ValidationPool = 5_000;
@@ -25,6 +26,9 @@ public sealed class FashionMnistData
     // Fashion-MNIST's pixel mean and standard deviation (over the training set, after scaling to [0, 1]).
     private const double Mean = 0.2860;
     private const double Std = 0.3530;
+
+    /// <summary>A black pixel after normalisation: what padding adds around an image.</summary>
+    public const double Background = -Mean / Std;
 
     private static readonly ConcurrentDictionary<string, Lazy<FashionMnistData>> Loaded = new(StringComparer.Ordinal);
 
@@ -89,9 +93,10 @@ public sealed class FashionMnistData
             throw new TrialFailedException($"{directory}: the training files hold {trainImages.shape[0]} images and {trainLabels.shape[0]} labels, expected {TrainCount}");
         }
 
+        // Detached, not moved out: the first Load may happen inside a caller's dispose scope, and these tensors live as long as the process.
         return new FashionMnistData(directory,
-            trainImages.MoveToOuterDisposeScope(), trainLabels.MoveToOuterDisposeScope(),
-            testImages.MoveToOuterDisposeScope(), testLabels.MoveToOuterDisposeScope());
+            trainImages.DetachFromDisposeScope(), trainLabels.DetachFromDisposeScope(),
+            testImages.DetachFromDisposeScope(), testLabels.DetachFromDisposeScope());
     }
 
     private static Tensor Images(string path)

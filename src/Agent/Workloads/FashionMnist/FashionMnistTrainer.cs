@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,10 +6,11 @@ namespace HyperTune.Agent.Workloads.FashionMnist;
 
 /// <summary>
 /// Trains one Fashion-MNIST network on one device. Usable on its own (the bench calls it directly): give it settings,
-/// a callback per epoch and a token; it returns when the epochs are done, throws <see cref="TrialFailedException"/> when
-/// the loss stops being finite, and <see cref="OperationCanceledException"/> (between two batches) when cancelled.
+/// a callback per epoch and a token; it returns when the epochs are done or patience ran out (the last epoch's report then
+/// carries the test-set metrics), throws <see cref="TrialDivergedException"/> when the loss stops being finite, and
+/// <see cref="OperationCanceledException"/> (between two batches) when cancelled.
 /// </summary>
-public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
+public sealed partial class FashionMnistTrainer(FashionMnistData data, Device device)
 {
     /// <summary>
     /// Batches between two finiteness checks of the training loss. Each check reads the losses of those batches back
@@ -26,31 +26,41 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
 
     public Device Device { get; } = device;
 
-    public void Train(FashionMnistModel model, FashionMnistSettings settings, Action<EpochMetrics> onEpoch, CancellationToken cancellationToken)
+    public void Train(FashionMnistModel model, FashionMnistSettings settings, Action<EpochMetrics> onEpoch, CancellationToken cancellationToken,
+        Action<TrialProgress>? onProgress = null, CheckpointHooks? checkpoints = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using var network = Build(model, settings);
-        network.to(Device);
+        using var network = BuildNetwork(model, settings, Device);
         using var optimizer = CreateOptimizer(network, settings);
         using var trialScope = NewDisposeScope();
         using var generator = new Generator((ulong)settings.Seed);
 
-        // The training subset is a seeded draw from the first 55,000 images; validation is the head of the last 5,000.
-        var pool = randperm(FashionMnistData.TrainPool, generator: generator);
-        var subset = pool.narrow(0, 0, settings.TrainSamples);
-        var trainImages = data.TrainImages.index_select(0, subset).to(Device);
-        var trainLabels = data.TrainLabels.index_select(0, subset).to(Device);
-        var valImages = data.TrainImages.narrow(0, FashionMnistData.TrainPool, settings.ValSamples).to(Device);
-        var valLabels = data.TrainLabels.narrow(0, FashionMnistData.TrainPool, settings.ValSamples).to(Device);
+        var (trainImages, trainLabels) = TrainingSubset(settings, generator);
+        var (valImages, valLabels) = ValidationSet(settings);
+        var augmentation = new FashionMnistAugmentation(settings.Augment, settings.ImageSize, generator);
 
         var n = settings.TrainSamples;
         var batches = (n + settings.BatchSize - 1) / settings.BatchSize;
+        var schedule = new LearningRateSchedule(settings.Schedule, settings.Lr, settings.Epochs, settings.WarmupEpochs, batches);
         var batchLosses = zeros(batches, device: Device);
         // Each batch's mean loss weighs by its size, so the epoch's train_loss is the mean over images.
         var batchWeights = full(batches, (double)settings.BatchSize / n, device: Device);
         batchWeights[batches - 1] = tensor((double)(n - ((batches - 1) * settings.BatchSize)) / n);
+        var bestValLoss = double.PositiveInfinity;
+        var epochsWithoutImprovement = 0;
+        var firstEpoch = 1;
+        if (checkpoints?.Resume is { } resume)
+        {
+            var position = FashionMnistCheckpoint.Read(resume.Path, network, optimizer, () => CreateOptimizer(network, settings), generator);
+            if (position.Epoch >= settings.Epochs)
+            {
+                throw new TrialFailedException($"nothing to train: the checkpoint is after epoch {position.Epoch} and epochs is {settings.Epochs} (raise epochs to continue)");
+            }
 
-        for (var epoch = 1; epoch <= settings.Epochs; epoch++)
+            (firstEpoch, bestValLoss, epochsWithoutImprovement) = (position.Epoch + 1, position.BestValLoss, position.EpochsWithoutImprovement);
+        }
+
+        for (var epoch = firstEpoch; epoch <= settings.Epochs; epoch++)
         {
             var started = Stopwatch.GetTimestamp();
             network.train();
@@ -61,14 +71,19 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
                 for (var batch = 0; batch < batches; batch++)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
+                    if (schedule.Varies)
+                    {
+                        SetLearningRate(optimizer, schedule.At(epoch - 1, batch));
+                    }
+
                     using (NewDisposeScope())
                     {
                         var start = batch * settings.BatchSize;
                         var indices = order.narrow(0, start, Math.Min(settings.BatchSize, n - start));
-                        var images = trainImages.index_select(0, indices);
+                        var images = augmentation.Apply(trainImages.index_select(0, indices));
                         var labels = trainLabels.index_select(0, indices);
                         optimizer.zero_grad();
-                        var loss = nn.functional.cross_entropy(network.forward(images), labels);
+                        var loss = nn.functional.cross_entropy(network.forward(images), labels, label_smoothing: settings.LabelSmoothing);
                         loss.backward();
                         optimizer.step();
                         batchLosses[batch].copy_(loss.detach());
@@ -78,6 +93,12 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
                     {
                         EnsureFinite(batchLosses, checkedUpTo, batch + 1, epoch);
                         checkedUpTo = batch + 1;
+                        if (onProgress is not null)
+                        {
+                            var seen = Math.Min(n, (batch + 1) * settings.BatchSize);
+                            onProgress(new TrialProgress(epoch, settings.Epochs, batch + 1, batches, batchLosses[batch].item<float>(),
+                                seen / Stopwatch.GetElapsedTime(started).TotalSeconds));
+                        }
                     }
                 }
             }
@@ -91,9 +112,94 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
 
             var (valLoss, valAccuracy) = Evaluate(network, valImages, valLabels, cancellationToken);
             var epochSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            onEpoch(new EpochMetrics(epoch, trainLoss, valLoss, valAccuracy, epochSeconds, n / trainSeconds));
+            var metrics = new EpochMetrics(epoch, trainLoss, valLoss, valAccuracy, epochSeconds, n / trainSeconds);
+
+            // Patience counts epochs since val_loss last fell below its best (a NaN val_loss never does).
+            var improved = valLoss < bestValLoss;
+            (bestValLoss, epochsWithoutImprovement) = improved ? (valLoss, 0) : (bestValLoss, epochsWithoutImprovement + 1);
+            var position = new TrainingPosition(epoch, bestValLoss, epochsWithoutImprovement);
+            checkpoints?.Save?.Invoke(epoch, improved, stream => FashionMnistCheckpoint.Write(stream, position, network, optimizer, generator));
+            var stopsEarly = settings.Patience > 0 && epochsWithoutImprovement >= settings.Patience && epoch < settings.Epochs;
+            if (stopsEarly || epoch == settings.Epochs)
+            {
+                var (testLoss, testAccuracy) = EvaluateOnTestSet(network, settings, cancellationToken);
+                metrics = metrics with { TestLoss = testLoss, TestAccuracy = testAccuracy, StoppedEarlyAt = stopsEarly ? epoch : null };
+            }
+
+            onEpoch(metrics);
+            if (stopsEarly)
+            {
+                return;
+            }
         }
     }
+
+    /// <summary>
+    /// The network a trial of <paramref name="model"/> trains, with its seed's initial weights (drawn on the CPU, then moved to
+    /// <paramref name="device"/> when given). A CNN whose blocks do not fit the image size throws <see cref="TrialFailedException"/>.
+    /// </summary>
+    public static nn.Module<Tensor, Tensor> BuildNetwork(FashionMnistModel model, FashionMnistSettings settings, Device? device = null)
+    {
+        nn.Module<Tensor, Tensor> network;
+        lock (WeightInitLock)
+        {
+            manual_seed(settings.Seed);
+            network = model switch
+            {
+                FashionMnistModel.Cnn => new FashionMnistCnn(settings),
+                FashionMnistModel.ResNet => new FashionMnistResNet(settings),
+                _ => new FashionMnistMlp(settings),
+            };
+            FashionMnistLayers.Initialize(network, settings.Init, settings.Activation);
+        }
+
+        return device is null ? network : network.to(device);
+    }
+
+    /// <summary>
+    /// The optimiser of a trial: sgd (momentum, nesterov, L2 weight decay), adam (beta1, beta2, eps, L2 weight decay), adamw
+    /// (the same with decoupled weight decay) or rmsprop (alpha 0.99, eps, L2 weight decay, no momentum), all at lr.
+    /// </summary>
+    public static optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> network, FashionMnistSettings settings)
+    {
+        if (settings.Optimizer == FashionMnistOptimizer.Sgd && settings.Nesterov && settings.Momentum == 0)
+        {
+            throw new TrialFailedException("parameter nesterov true needs momentum > 0, got momentum 0");
+        }
+
+        return settings.Optimizer switch
+        {
+            FashionMnistOptimizer.Adam => optim.Adam(network.parameters(), settings.Lr, settings.Beta1, settings.Beta2, settings.Eps, settings.WeightDecay),
+            FashionMnistOptimizer.AdamW => optim.AdamW(network.parameters(), settings.Lr, settings.Beta1, settings.Beta2, settings.Eps, settings.WeightDecay),
+            FashionMnistOptimizer.RmsProp => optim.RMSProp(network.parameters(), settings.Lr, eps: settings.Eps, weight_decay: settings.WeightDecay),
+            _ => optim.SGD(network.parameters(), settings.Lr, momentum: settings.Momentum, weight_decay: settings.WeightDecay, nesterov: settings.Nesterov),
+        };
+    }
+
+    /// <summary>Sets the learning rate of every parameter group; the next step uses it.</summary>
+    public static void SetLearningRate(optim.Optimizer optimizer, double lr)
+    {
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = lr;
+        }
+    }
+
+    /// <summary>Bilinear resize of [n, c, 28, 28] images to <paramref name="size"/>² (no copy when already that size).</summary>
+    public static Tensor Resize(Tensor images, int size) => images.shape[^1] == size
+        ? images.alias()
+        : nn.functional.interpolate(images, [size, size], mode: InterpolationMode.Bilinear, align_corners: false);
+
+    /// <summary>The trial's training images on the device: a seeded draw of train_samples from the first 55,000, resized once.</summary>
+    public (Tensor Images, Tensor Labels) TrainingSubset(FashionMnistSettings settings, Generator generator)
+    {
+        using var subset = randperm(FashionMnistData.TrainPool, generator: generator).narrow(0, 0, settings.TrainSamples);
+        return OnDevice(data.TrainImages, data.TrainLabels, rows => rows.index_select(0, subset), settings.ImageSize);
+    }
+
+    /// <summary>The trial's validation images on the device: the head of the last 5,000 training images, resized once.</summary>
+    public (Tensor Images, Tensor Labels) ValidationSet(FashionMnistSettings settings) =>
+        OnDevice(data.TrainImages, data.TrainLabels, rows => rows.narrow(0, FashionMnistData.TrainPool, settings.ValSamples), settings.ImageSize);
 
     /// <summary>Mean cross-entropy and accuracy of <paramref name="network"/> on the given images, in evaluation mode.</summary>
     public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> network, Tensor images, Tensor labels, CancellationToken cancellationToken)
@@ -121,26 +227,27 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
         return (lossSum.item<float>() / count, (double)correct.item<long>() / count);
     }
 
-    private static nn.Module<Tensor, Tensor> Build(FashionMnistModel model, FashionMnistSettings settings)
+    /// <summary>The test images (all 10,000 unless a test asks fewer), moved and resized only now so that they take no memory while the trial trains.</summary>
+    private (double Loss, double Accuracy) EvaluateOnTestSet(nn.Module<Tensor, Tensor> network, FashionMnistSettings settings, CancellationToken cancellationToken)
     {
-        lock (WeightInitLock)
+        var count = Math.Min(settings.TestSamples, data.TestLabels.shape[0]);
+        var (images, labels) = OnDevice(data.TestImages, data.TestLabels, rows => rows.narrow(0, 0, count), settings.ImageSize);
+        using (images)
+        using (labels)
         {
-            manual_seed(settings.Seed);
-            return model switch
-            {
-                FashionMnistModel.Cnn => new FashionMnistCnn(settings.HiddenUnits, settings.Dropout),
-                _ => new FashionMnistMlp(settings.HiddenUnits, settings.Dropout),
-            };
+            return Evaluate(network, images, labels, cancellationToken);
         }
     }
 
-    private static optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> network, FashionMnistSettings settings) => settings.Optimizer switch
+    /// <summary>The rows <paramref name="select"/> picks of a file's images and labels, on the device at <paramref name="imageSize"/>.</summary>
+    private (Tensor Images, Tensor Labels) OnDevice(Tensor images, Tensor labels, Func<Tensor, Tensor> select, int imageSize)
     {
-        FashionMnistOptimizer.Adam => optim.Adam(network.parameters(), settings.Lr, weight_decay: settings.WeightDecay),
-        _ => optim.SGD(network.parameters(), settings.Lr, momentum: settings.Momentum, weight_decay: settings.WeightDecay),
-    };
+        using var scope = NewDisposeScope();
+        var resized = Resize(select(images).to(Device), imageSize);
+        return (resized.MoveToOuterDisposeScope(), select(labels).to(Device).MoveToOuterDisposeScope());
+    }
 
-    /// <summary>Throws naming the first batch in [from, to) whose loss is NaN or infinite (batches count from 1 in the message).</summary>
+    /// <summary>Throws naming the first batch in [from, to) whose loss is NaN or infinite (batches count from 1).</summary>
     private static void EnsureFinite(Tensor batchLosses, int from, int to, int epoch)
     {
         using var scope = NewDisposeScope();
@@ -152,7 +259,6 @@ public sealed class FashionMnistTrainer(FashionMnistData data, Device device)
 
         var values = window.cpu().data<float>().ToArray();
         var bad = Array.FindIndex(values, v => !float.IsFinite(v));
-        var what = float.IsNaN(values[bad]) ? "NaN" : values[bad] > 0 ? "+Inf" : "-Inf";
-        throw new TrialFailedException(string.Create(CultureInfo.InvariantCulture, $"loss became {what} at epoch {epoch}, batch {from + bad + 1}"));
+        throw new TrialDivergedException(epoch, from + bad + 1, values[bad]);
     }
 }
