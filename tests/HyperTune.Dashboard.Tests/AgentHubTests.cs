@@ -2,7 +2,9 @@ using System.Text.Json;
 using Grpc.Core;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
+using HyperTune.Dashboard.Data;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HyperTune.Dashboard.Tests;
 
@@ -58,6 +60,73 @@ public sealed class AgentHubTests
         using var count = db.CreateCommand();
         count.CommandText = "SELECT COUNT(*) FROM epoch_reports";
         Assert.Equal(1L, (long)(await count.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task EpochReports_BurstWithoutWaiting_AreEachStoredOnceAndAcknowledgedInOrder()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        var studyId = await dashboard.CreateStudyAsync(OneTrialSpec);
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+
+        // 300 reports (every tenth sent twice) written back to back: the hub stores what has piled up in batches.
+        var sent = new List<long>();
+        for (var seq = 1; seq <= 300; seq++)
+        {
+            await agent.ReportAsync(start.TrialId, start.Attempt, seq, seq, new Dictionary<string, double> { ["val_accuracy"] = seq / 1000.0 });
+            sent.Add(seq);
+            if (seq % 10 == 0)
+            {
+                await agent.ReportAsync(start.TrialId, start.Attempt, seq, seq, new Dictionary<string, double> { ["val_accuracy"] = seq / 1000.0 });
+                sent.Add(seq);
+            }
+        }
+
+        var acked = new List<long>();
+        while (acked.Count < sent.Count)
+        {
+            acked.Add((await agent.NextAsync(HubMessage.KindOneofCase.Ack)).Ack.Seq);
+        }
+
+        Assert.Equal(sent, acked);
+        await using var db = new SqliteConnection($"Data Source={dashboard.DatabasePath}");
+        await db.OpenAsync();
+        using var count = db.CreateCommand();
+        count.CommandText = "SELECT COUNT(*), COUNT(DISTINCT seq) FROM epoch_reports";
+        using var reader = await count.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((300L, 300L), (reader.GetInt64(0), reader.GetInt64(1)));
+        var trial = (await dashboard.GetJsonAsync($"/api/studies/{studyId}/trials"))[0];
+        Assert.Equal(0.3, trial.GetProperty("bestValue").GetDouble());
+    }
+
+    [Fact]
+    public async Task RecordEpochs_OneBatchWithReplayStaleAndUnknown_StoresOnlyTheNewReports()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        await dashboard.CreateStudyAsync(OneTrialSpec);
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        var store = dashboard.App.Services.GetRequiredService<HyperTune.Dashboard.Data.StudyStore>();
+        Dictionary<string, double> Accuracy(double v) => new() { ["val_accuracy"] = v };
+        await store.RecordEpochAsync(start.TrialId, start.Attempt, 1, 1, Accuracy(0.5), null);
+
+        var results = await store.RecordEpochsAsync(
+        [
+            new(start.TrialId, start.Attempt, 1, 1, Accuracy(0.9), null, null),
+            new(start.TrialId, start.Attempt, 2, 2, Accuracy(0.6), null, null),
+            new(start.TrialId, start.Attempt, 2, 2, Accuracy(0.7), null, null),
+            new(start.TrialId, start.Attempt + 1, 3, 3, Accuracy(0.8), null, null),
+            new(start.TrialId + 1000, 1, 1, 1, Accuracy(0.8), null, null),
+            new(start.TrialId, start.Attempt, 3, 3, Accuracy(0.55), null, null),
+        ]);
+
+        Assert.Equal(
+            [IngestOutcome.Duplicate, IngestOutcome.Stored, IngestOutcome.Duplicate, IngestOutcome.StaleAttempt, IngestOutcome.UnknownTrial, IngestOutcome.Stored],
+            results.Select(r => r.Outcome));
+        var trial = results[^1].Trial!;
+        Assert.Equal((3, 0.55, 0.6), (trial.EpochCount, trial.LastValue!.Value, trial.BestValue!.Value));
     }
 
     [Fact]
@@ -118,6 +187,22 @@ public sealed class AgentHubTests
         var trial = (await dashboard.WaitForTrialsAsync(studyId, t => t[0].GetProperty("state").GetString() == "stopped", TimeSpan.FromSeconds(10)))[0];
         Assert.Equal(1, trial.GetProperty("epochs").GetArrayLength());
         Assert.Equal("stopped by user", trial.GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task TrialFinished_Diverged_IsAFinalDivergedTrialWithTheAgentsReason()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        var studyId = await dashboard.CreateStudyAsync(OneTrialSpec);
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+
+        await agent.FinishAsync(start.TrialId, start.Attempt, 1, TrialOutcome.Diverged, "loss became NaN at epoch 1, batch 17");
+
+        var trial = (await dashboard.WaitForTrialsAsync(studyId, t => t[0].GetProperty("state").GetString() == "diverged", TimeSpan.FromSeconds(10)))[0];
+        Assert.Equal("loss became NaN at epoch 1, batch 17", trial.GetProperty("reason").GetString());
+        var study = await dashboard.GetJsonAsync($"/api/studies/{studyId}");
+        Assert.Equal("completed", study.GetProperty("study").GetProperty("state").GetString());
     }
 
     [Fact]

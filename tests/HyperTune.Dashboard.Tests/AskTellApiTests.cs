@@ -7,13 +7,8 @@ namespace HyperTune.Dashboard.Tests;
 
 public sealed class AskTellApiTests
 {
-    private const string ExternalSpec = """
-        { "name": "my-loop", "workload": "external",
-          "objective": { "metric": "val_loss", "direction": "minimize" },
-          "sampler": { "type": "random", "seed": 5 },
-          "budget": { "trials": 2 },
-          "space": { "lr": { "type": "float", "low": 0.001, "high": 0.1, "scale": "log" } } }
-        """;
+    /// <summary>An ask/tell study (workload "external") of two trials over lr, minimizing val_loss.</summary>
+    internal const string ExternalSpec = TestSpecs.AskTell;
 
     [Fact]
     public async Task AskReportTell_OnExternalStudy_RunsTrialsUntilTheBudgetIsSpent()

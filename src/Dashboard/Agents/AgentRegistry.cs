@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using HyperTune.Dashboard.Data;
 using HyperTune.Protos.V1;
+using HyperTune.Shared.Workloads;
 
 namespace HyperTune.Dashboard.Agents;
 
@@ -23,7 +24,17 @@ public sealed class AgentConnection(Hello hello, DateTimeOffset connectedAt)
 
     public CancellationTokenSource Closed { get; } = new();
 
-    public IReadOnlyCollection<string> Workloads => Hello.Workloads;
+    /// <summary>Why the dashboard itself closed the stream (the agent fell silent, the dashboard stops); null when a newer stream replaced it.</summary>
+    public string? ClosedBecause { get; set; }
+
+    /// <summary>Reports and finishes the agent announced in Hello.replaying that have not arrived yet.</summary>
+    public int ReplayLeft { get; set; } = hello.Replaying;
+
+    /// <summary>Trials the agent came back without, settled once its replay is stored (their last epochs may be in it).</summary>
+    public List<long> LostAfterReplay { get; } = [];
+
+    /// <summary>What the agent can run: its built-in workloads and "command:&lt;name&gt;" for each command it declares.</summary>
+    public IReadOnlyCollection<string> Workloads { get; } = [.. hello.Workloads, .. hello.Commands.Select(CommandWorkloads.WorkloadName)];
 
     public int Slots => Math.Max(Hello.Slots, 0);
 
@@ -58,10 +69,17 @@ public sealed class AgentConnection(Hello hello, DateTimeOffset connectedAt)
     public bool Send(HubMessage message) => Outbound.Writer.TryWrite(message);
 }
 
-/// <summary>The agents connected right now. An agent that reconnects replaces its older stream.</summary>
+/// <summary>
+/// The agents connected right now (an agent that reconnects replaces its older stream), and the last
+/// <see cref="TelemetrySamplesKept"/> telemetry samples of every agent seen since the dashboard started.
+/// </summary>
 public sealed class AgentRegistry
 {
+    /// <summary>Samples kept per agent: five minutes at the default heartbeat of 5 s.</summary>
+    public const int TelemetrySamplesKept = 60;
+
     private readonly ConcurrentDictionary<string, AgentConnection> connections = new();
+    private readonly ConcurrentDictionary<string, TelemetryHistory> telemetry = new();
 
     public IReadOnlyCollection<AgentConnection> Connected => [.. connections.Values];
 
@@ -82,6 +100,13 @@ public sealed class AgentRegistry
     /// <summary>Removes the connection unless a newer one for the same agent has replaced it.</summary>
     public bool Unregister(AgentConnection connection) =>
         connections.TryRemove(new KeyValuePair<string, AgentConnection>(connection.AgentId, connection));
+
+    public void RecordTelemetry(string agentId, TelemetrySample sample) =>
+        telemetry.GetOrAdd(agentId, _ => new TelemetryHistory(TelemetrySamplesKept)).Add(sample);
+
+    /// <summary>The agent's kept samples, oldest first; empty when it never sent one.</summary>
+    public IReadOnlyList<TelemetrySample> TelemetryOf(string agentId) =>
+        telemetry.TryGetValue(agentId, out var history) ? history.Snapshot() : [];
 
     public static GpuView ToView(Gpu gpu) => new(gpu.Index, gpu.Name, gpu.MemoryTotalBytes);
 }

@@ -1,8 +1,11 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using HyperTune.Dashboard.Agents;
 using HyperTune.Dashboard.Data;
+using HyperTune.Dashboard.Security;
 using HyperTune.Dashboard.Studies;
 using HyperTune.Dashboard.Trials;
+using HyperTune.Shared.LearningRate;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Studies;
 using HyperTune.Shared.Trials;
@@ -11,11 +14,12 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace HyperTune.Dashboard.Api;
 
 /// <summary>The REST API for automation: JSON in and out; bad bodies get 400 with errors keyed by field path.</summary>
-public static class ApiEndpoints
+public static partial class ApiEndpoints
 {
     public static IEndpointRouteBuilder MapHyperTuneApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api").DisableAntiforgery();
+        // Token-authenticated, so no antiforgery; reading needs the viewer role, changing anything the operator role.
+        var api = app.MapGroup("/api").DisableAntiforgery().RequireAuthorization(ApiRoleRequirement.Policy).AnswerAccessDenied();
         api.MapPost("/studies", CreateStudy);
         api.MapGet("/studies", async (StudyStore store, CancellationToken ct) =>
             (await store.ListStudiesAsync(ct)).Select(StudyDto.From));
@@ -23,29 +27,41 @@ public static class ApiEndpoints
         api.MapGet("/studies/{id:long}/trials", GetTrials);
         api.MapPost("/trials/{id:long}/stop", async (long id, TrialControl control, CancellationToken ct) =>
             ToHttp(await control.StopAsync(id, ct), accepted: true));
+        api.MapPost("/trials/{id:long}/kill", async (long id, TrialControl control, CancellationToken ct) =>
+            ToHttp(await control.KillAsync(id, ct), accepted: true));
+        api.MapPost("/trials/{id:long}/pause", async (long id, TrialControl control, CancellationToken ct) =>
+            ToHttp(await control.PauseAsync(id, ct), accepted: true));
+        api.MapPost("/trials/{id:long}/resume", async (long id, TrialControl control, CancellationToken ct) =>
+            ToHttp(await control.ResumeAsync(id, ct), accepted: true));
+        api.MapPost("/trials/{id:long}/rerun", async (long id, TrialControl control, CancellationToken ct) =>
+            ToHttp(await control.RerunAsync(id, ct), accepted: true));
         api.MapPost("/trials/{id:long}/clone", CloneTrial);
+        api.MapPost("/trials/{id:long}/fork", ForkTrial);
+        api.MapGet("/trials/{id:long}/log", async (long id, StudyStore store, CancellationToken ct) =>
+            await store.GetTrialLogAsync(id, ct) is { } log ? Results.Ok(log) : Results.NotFound(new ProblemDetailsDto($"trial {id} does not exist")));
         api.MapGet("/agents", async (AgentDirectory agents, CancellationToken ct) => await agents.ListAsync(ct));
         api.MapPost("/studies/{id:long}/ask", async (long id, AskTell askTell, CancellationToken ct) =>
             Answer(await askTell.AskAsync(id, ct), t => Results.Ok(new { trialId = t.Trial!.Id, number = t.Trial.Number, @params = t.Trial.Params })));
         api.MapPost("/trials/{id:long}/report", ReportEpoch);
         api.MapGet("/studies/{id:long}/stages", GetStages);
+        api.MapGet("/studies/{id:long}/lr-range-test", async (long id, StudyStore store, CancellationToken ct) =>
+            await store.LoadLrRangeTestAsync(id, ct) is { } test
+                ? Results.Ok(LrRangeTestDto.From(test))
+                : Results.NotFound(new ProblemDetailsDto($"study {id} does not exist or has no lr range test")));
         api.MapPost("/studies/{id:long}/stages/{number:int}/start", StartStage);
         api.MapPost("/trials/{id:long}/narrow", Narrow);
         api.MapPost("/trials/{id:long}/tell", Tell);
+        api.MapAnnotations();
+        api.MapExports();
         return app;
     }
 
     private static async Task<IResult> CreateStudy(HttpRequest request, StudyLauncher launcher, CancellationToken ct)
     {
-        JsonElement body;
-        try
+        var (body, problem) = await ParseBodyAsync(request, ct);
+        if (problem is not null)
         {
-            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-            body = doc.RootElement.Clone();
-        }
-        catch (JsonException ex)
-        {
-            return Invalid([new FieldError("$", $"is not valid JSON: {ex.Message}")]);
+            return Invalid([problem]);
         }
 
         var (id, errors) = await launcher.CreateAsync(body, ct);
@@ -71,59 +87,86 @@ public static class ApiEndpoints
 
         var trials = await store.ListTrialsAsync(id, ct);
         var epochs = (await store.ListEpochsAsync(id, ct)).ToLookup(e => e.TrialId);
-        return Results.Ok(trials.Select(t => TrialDto.From(t, epochs[t.Id].Where(e => e.Attempt == t.Attempt))));
+        return Results.Ok(trials.Select(t => TrialDto.From(t, epochs[t.Id])));
     }
 
-    private static async Task<IResult> CloneTrial(long id, HttpRequest request, TrialControl control, CancellationToken ct)
+    private static Task<IResult> CloneTrial(long id, HttpRequest request, TrialControl control, CancellationToken ct) =>
+        CloneOrForkAsync(id, request, control, fork: false, ct);
+
+    private static Task<IResult> ForkTrial(long id, HttpRequest request, TrialControl control, CancellationToken ct) =>
+        CloneOrForkAsync(id, request, control, fork: true, ct);
+
+    /// <summary>Clone: optional body {"params": {...}}. Fork: body {"epoch": k, "params": {...}}, epoch required.</summary>
+    private static async Task<IResult> CloneOrForkAsync(long id, HttpRequest request, TrialControl control, bool fork, CancellationToken ct)
     {
         var overrides = new Dictionary<string, ParamValue>();
+        int? epoch = null;
+        var errors = new List<FieldError>();
         if (request.ContentLength is > 0 || request.Headers.TransferEncoding.Count > 0)
         {
-            var errors = new List<FieldError>();
-            try
+            var (body, problem) = await ParseBodyAsync(request, ct);
+            if (problem is not null)
             {
-                using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                errors.Add(problem);
+            }
+            else if (body.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add(new FieldError("$", $"must be an object like {{\"params\": {{\"lr\": 0.01}}}}, got {body.ValueKind.ToString().ToLowerInvariant()}"));
+            }
+            else
+            {
+                ReadParams(body, overrides, errors);
+                if (fork && body.TryGetProperty("epoch", out var given))
                 {
-                    errors.Add(new FieldError("$", $"must be an object like {{\"params\": {{\"lr\": 0.01}}}}, got {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}"));
-                }
-                else if (doc.RootElement.TryGetProperty("params", out var given))
-                {
-                    if (given.ValueKind != JsonValueKind.Object)
+                    epoch = given.ValueKind == JsonValueKind.Number && given.TryGetInt32(out var k) && k >= 1 ? k : null;
+                    if (epoch is null)
                     {
-                        errors.Add(new FieldError("params", $"must be an object of parameter values, got {given.ValueKind.ToString().ToLowerInvariant()}"));
-                    }
-                    else
-                    {
-                        foreach (var p in given.EnumerateObject())
-                        {
-                            try
-                            {
-                                overrides[p.Name] = ParamValue.FromJson(p.Value, $"params.{p.Name}");
-                            }
-                            catch (SpecException ex)
-                            {
-                                errors.Add(new FieldError(ex.Path, ex.Problem));
-                            }
-                        }
+                        errors.Add(new FieldError("epoch", $"must be an integer ≥ 1 (an epoch with a checkpoint), got {given.GetRawText()}"));
                     }
                 }
-            }
-            catch (JsonException ex)
-            {
-                errors.Add(new FieldError("$", $"is not valid JSON: {ex.Message}"));
-            }
-
-            if (errors.Count > 0)
-            {
-                return Invalid(errors);
             }
         }
 
-        var result = await control.CloneAsync(id, overrides, ct);
+        if (fork && epoch is null && errors.Count == 0)
+        {
+            errors.Add(new FieldError("epoch", "is required: the epoch whose checkpoint the fork continues from"));
+        }
+
+        if (errors.Count > 0)
+        {
+            return Invalid(errors);
+        }
+
+        var result = await control.CloneAsync(id, overrides, epoch, ct);
         return result.Status == ControlStatus.Done
             ? Results.Created($"/api/trials/{result.Trial!.Id}", TrialDto.From(result.Trial, []))
             : ToHttp(result, accepted: false);
+    }
+
+    private static void ReadParams(JsonElement body, Dictionary<string, ParamValue> overrides, List<FieldError> errors)
+    {
+        if (!body.TryGetProperty("params", out var given))
+        {
+            return;
+        }
+
+        if (given.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new FieldError("params", $"must be an object of parameter values, got {given.ValueKind.ToString().ToLowerInvariant()}"));
+            return;
+        }
+
+        foreach (var p in given.EnumerateObject())
+        {
+            try
+            {
+                overrides[p.Name] = ParamValue.FromJson(p.Value, $"params.{p.Name}");
+            }
+            catch (SpecException ex)
+            {
+                errors.Add(new FieldError(ex.Path, ex.Problem));
+            }
+        }
     }
 
     private static async Task<IResult> GetStages(long id, StudyStore store, CancellationToken ct)
@@ -226,7 +269,7 @@ public static class ApiEndpoints
         {
             foreach (var metric in m.EnumerateObject())
             {
-                if (ReadMetric(metric.Value) is { } value)
+                if (MetricValue.FromJson(metric.Value) is { } value)
                 {
                     metrics[metric.Name] = value;
                 }
@@ -273,7 +316,7 @@ public static class ApiEndpoints
         double? value = null;
         if (hasValue)
         {
-            value = ReadMetric(v);
+            value = MetricValue.FromJson(v);
             if (value is not { } x || !double.IsFinite(x))
             {
                 return Invalid([new FieldError("value", $"must be a finite number, got {v.GetRawText()}")]);
@@ -285,31 +328,11 @@ public static class ApiEndpoints
 
     private static async Task<(JsonElement Body, FieldError? Problem)> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
-        try
-        {
-            using var doc = await JsonDocument.ParseAsync(request.Body, cancellationToken: ct);
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                ? (doc.RootElement.Clone(), null)
-                : (default, new FieldError("$", $"must be a JSON object, got {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}"));
-        }
-        catch (JsonException ex)
-        {
-            return (default, new FieldError("$", $"is not valid JSON: {ex.Message}"));
-        }
+        var (body, problem) = await ParseBodyAsync(request, ct);
+        return problem is not null || body.ValueKind == JsonValueKind.Object
+            ? (body, problem)
+            : (default, new FieldError("$", $"must be a JSON object, got {body.ValueKind.ToString().ToLowerInvariant()}"));
     }
-
-    private static double? ReadMetric(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String => value.GetString() switch
-        {
-            "NaN" => double.NaN,
-            "Infinity" => double.PositiveInfinity,
-            "-Infinity" => double.NegativeInfinity,
-            _ => null,
-        },
-        _ => null,
-    };
 
     private static IResult Answer(AskTellResult result, Func<AskTellResult, IResult> ok) =>
         result.Problem is null ? ok(result)
@@ -343,17 +366,52 @@ public sealed record StudyDetailDto(StudyDto Study, JsonElement Spec);
 
 public sealed record EpochDto(int Epoch, IReadOnlyDictionary<string, double> Metrics);
 
+/// <summary>A trial as the API shows it; <see cref="Epochs"/> is left out (null) where a trial goes without its epochs, as in trials.json.</summary>
 public sealed record TrialDto(long Id, long StudyId, int Number, string State, IReadOnlyDictionary<string, ParamValue> Params, int Attempt,
     string? AgentId, long? ClonedFromTrialId, string? Reason, double? LastValue, double? BestValue,
-    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, int Stage, IReadOnlyList<EpochDto> Epochs)
+    DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, int Stage, string Kind,
+    IReadOnlyList<int> CheckpointEpochs, ResumeDto? Resume,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<EpochDto>? Epochs,
+    IReadOnlyList<string> Tags, string? Notes, IReadOnlyDictionary<string, double> LastMetrics)
 {
-    public static TrialDto From(TrialView t, IEnumerable<EpochPoint> epochs) => new(t.Id, t.StudyId, t.Number, t.State.ToWire(), t.Params,
+    public static TrialDto From(TrialView t, IEnumerable<EpochPoint>? epochs) => new(t.Id, t.StudyId, t.Number, t.State.ToWire(), t.Params,
         t.Attempt, t.AgentId, t.ClonedFromTrialId, t.Reason, t.LastValue, t.BestValue, t.CreatedAt, t.StartedAt, t.EndedAt,
-        t.StageIndex + 1, [.. epochs.Select(e => new EpochDto(e.Epoch, e.Metrics))]);
+        t.StageIndex + 1, KindName(t.Kind == TrialKind.LrRangeTest), t.CheckpointEpochs,
+        t.Resume is { } r ? new ResumeDto(r.TrialId, r.Attempt, r.Epoch) : null,
+        epochs is null ? null : [.. epochs.Select(e => new EpochDto(e.Epoch, e.Metrics))],
+        t.Tags, t.Notes, t.LastMetrics)
+    {
+        Command = t.Command is { } c ? new CommandDto(c.Command.ToWire(), c.State.ToWire(), c.Label, c.At, c.Message) : null,
+    };
+
+    /// <summary>The last command a person gave the trial and how far it got; null when none was given.</summary>
+    public CommandDto? Command { get; init; }
+
+    /// <summary>"training" or "lr_range_test" (trials), "search" or "lr_range_test" (stages).</summary>
+    public static string KindName(bool rangeTest, string otherwise = "training") => rangeTest ? LrRangeTestSpec.Field : otherwise;
 }
 
-public sealed record StageDto(int Number, string State, int Trials, int Sampled, int Ended, string Origin, JsonElement Space)
+/// <summary>A person's command on a trial: which ("stop", "kill", "pause", "resume", "rerun", "clone", "fork"), its delivery ("requested", "delivered", "done", "failed"), the chip's words, since when, and a sentence.</summary>
+public sealed record CommandDto(string Command, string Delivery, string Label, DateTimeOffset At, string? Message);
+
+/// <summary>The checkpoint a trial continues from: trial, attempt, and the epoch it was saved after.</summary>
+public sealed record ResumeDto(long TrialId, int Attempt, int Epoch);
+
+public sealed record StageDto(int Number, string Kind, string State, int Trials, int Sampled, int Ended, string Origin, JsonElement Space)
 {
-    public static StageDto From(StageView s, StudyDefinition definition) => new(s.Index + 1, s.State.ToString().ToLowerInvariant(),
-        s.Trials, s.Sampled, s.Ended, s.Origin, StageControl.SpaceJson(definition, s.Space));
+    public static StageDto From(StageView s, StudyDefinition definition) => new(s.Index + 1, TrialDto.KindName(s.Kind == StageKind.LrRangeTest, "search"),
+        s.State.ToString().ToLowerInvariant(), s.Trials, s.Sampled, s.Ended, s.Origin, StageControl.SpaceJson(definition, s.Space));
 }
+
+/// <summary>An LR range test's curve (smoothed loss null past where the analysis stopped) and its proposal, null when it proposes nothing.</summary>
+public sealed record LrRangeTestDto(long TrialId, int Number, string State, IReadOnlyList<LrRangeStepDto> Steps, LrProposalDto? Proposal, string Sentence)
+{
+    public static LrRangeTestDto From(LrRangeTestView test) => new(test.Trial.Id, test.Trial.Number, test.Trial.State.ToWire(),
+        [.. test.Points.Select((p, i) => new LrRangeStepDto(i + 1, p.Lr, p.Loss, double.IsFinite(test.Analysis.Smoothed[i]) ? test.Analysis.Smoothed[i] : null))],
+        test.Analysis.Proposal is { } p ? new LrProposalDto(p.Low, p.High, p.LrAtMinLoss, p.SteepestLr) : null,
+        test.Analysis.Sentence);
+}
+
+public sealed record LrRangeStepDto(int Step, double Lr, double Loss, double? SmoothedLoss);
+
+public sealed record LrProposalDto(double Low, double High, double LrAtMinLoss, double SteepestLr);

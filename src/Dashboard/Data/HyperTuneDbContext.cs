@@ -1,9 +1,13 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace HyperTune.Dashboard.Data;
 
-public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> options) : DbContext(options)
+/// <summary>Studies, trials and their epochs, agents, and the people who sign in (ASP.NET Core Identity) with their API tokens.</summary>
+public sealed partial class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> options) : IdentityDbContext<IdentityUser>(options)
 {
     public DbSet<StudyRow> Studies => Set<StudyRow>();
 
@@ -15,10 +19,19 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
 
     public DbSet<AgentRow> Agents => Set<AgentRow>();
 
+    public DbSet<TrialLogRow> TrialLogs => Set<TrialLogRow>();
+
     public DbSet<StageRow> Stages => Set<StageRow>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    public DbSet<AgentTokenRow> AgentTokens => Set<AgentTokenRow>();
+
+    public DbSet<ApiTokenRow> ApiTokens => Set<ApiTokenRow>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
     {
+        base.OnModelCreating(builder);
+        MapIdentity(builder);
+        var modelBuilder = builder; // the name the configuration below has always used
         modelBuilder.Entity<StudyRow>(e =>
         {
             e.ToTable("studies");
@@ -31,6 +44,8 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
             e.HasIndex(t => new { t.StudyId, t.Number }).IsUnique();
             e.HasIndex(t => t.State);
             e.Property(t => t.State).HasConversion<string>().HasMaxLength(16);
+            e.Property(t => t.Command).HasConversion<string>().HasMaxLength(16);
+            e.Property(t => t.CommandState).HasConversion<string>().HasMaxLength(16);
         });
         modelBuilder.Entity<EpochReportRow>(e =>
         {
@@ -45,6 +60,12 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
             e.HasIndex(m => new { m.ReportId, m.Name }).IsUnique();
         });
         modelBuilder.Entity<AgentRow>(e => e.ToTable("agents"));
+        modelBuilder.Entity<TrialLogRow>(e =>
+        {
+            e.ToTable("trial_logs");
+            e.HasIndex(l => new { l.TrialId, l.Id });
+            e.HasOne<TrialRow>().WithMany().HasForeignKey(l => l.TrialId);
+        });
         modelBuilder.Entity<StageRow>(e =>
         {
             e.ToTable("stages");
@@ -52,7 +73,37 @@ public sealed class HyperTuneDbContext(DbContextOptions<HyperTuneDbContext> opti
             e.HasOne<StudyRow>().WithMany().HasForeignKey(s => s.StudyId);
             e.Property(s => s.State).HasConversion<string>().HasMaxLength(16);
         });
+        modelBuilder.Entity<AgentTokenRow>(e =>
+        {
+            e.ToTable("agent_tokens");
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasIndex(t => t.AgentId);
+        });
     }
+
+    // Identity's tables named like the others (AspNetUserRoles: user_roles); an API token goes with its user.
+    private static void MapIdentity(ModelBuilder modelBuilder)
+    {
+        foreach (var entity in modelBuilder.Model.GetEntityTypes())
+        {
+            if (entity.GetTableName() is { } table && table.StartsWith("AspNet", StringComparison.Ordinal))
+            {
+                entity.SetTableName(SnakeCase().Replace(table["AspNet".Length..], "$1_$2").ToLowerInvariant());
+            }
+        }
+
+        modelBuilder.Entity<ApiTokenRow>(e =>
+        {
+            e.ToTable("api_tokens");
+            e.HasIndex(t => t.Hash).IsUnique();
+            e.HasIndex(t => t.UserId);
+            e.HasOne(t => t.User).WithMany().HasForeignKey(t => t.UserId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(t => t.Name).HasMaxLength(80);
+        });
+    }
+
+    [GeneratedRegex("([a-z])([A-Z])")]
+    private static partial Regex SnakeCase();
 
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {

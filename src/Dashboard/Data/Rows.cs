@@ -28,6 +28,9 @@ public sealed class StudyRow
 
     public DateTimeOffset CreatedAt { get; set; }
 
+    /// <summary>A person's Markdown notes on the study; null when none.</summary>
+    public string? Notes { get; set; }
+
     public List<TrialRow> Trials { get; set; } = [];
 }
 
@@ -58,6 +61,25 @@ public sealed class TrialRow
     /// <summary>The stage (0-based) whose space the trial was sampled from.</summary>
     public int StageIndex { get; set; }
 
+    public TrialKind Kind { get; set; }
+
+    /// <summary>The agent holding this trial's checkpoints, the attempt they belong to, and their epochs as JSON ("[2,3]").</summary>
+    public string? CheckpointAgentId { get; set; }
+
+    public int CheckpointAttempt { get; set; }
+
+    public string? CheckpointEpochsJson { get; set; }
+
+    /// <summary>Where the next (or current) attempt starts from: a checkpoint of this trial (resume) or of another (fork).</summary>
+    public long? ResumeTrialId { get; set; }
+
+    public int? ResumeAttempt { get; set; }
+
+    public int? ResumeEpoch { get; set; }
+
+    /// <summary>The agent that held the resume checkpoint when it was chosen (it is fetched from there for another agent).</summary>
+    public string? ResumeAgentId { get; set; }
+
     public string? Reason { get; set; }
 
     public int EpochCount { get; set; }
@@ -76,6 +98,29 @@ public sealed class TrialRow
 
     /// <summary>Set when the pruner decided to stop the trial; the agent's "stopped" then ends it as pruned.</summary>
     public string? PruneReason { get; set; }
+
+    /// <summary>Every metric of the trial's latest epoch report as JSON ({"val_loss": 0.4, "loss": "NaN"}); null before the first.</summary>
+    public string? LastMetricsJson { get; set; }
+
+    /// <summary>A person's tags as a JSON array (["baseline","good"]); null when none.</summary>
+    public string? TagsJson { get; set; }
+
+    /// <summary>A person's Markdown notes on the trial; null when none.</summary>
+    public string? Notes { get; set; }
+    /// <summary>The first attempt of the current run: a re-run starts a new run; a resume continues the same one.</summary>
+    public int RunFromAttempt { get; set; }
+
+    /// <summary>Times the trial was re-queued because its agent was lost; at the study's budget.max_retries it fails instead.</summary>
+    public int LostRetries { get; set; }
+
+    /// <summary>The last command a person gave the trial, how far it got, when, and why (a failure's sentence).</summary>
+    public TrialCommand? Command { get; set; }
+
+    public CommandDelivery? CommandState { get; set; }
+
+    public DateTimeOffset? CommandAt { get; set; }
+
+    public string? CommandMessage { get; set; }
 }
 
 /// <summary>One epoch report, unique on (trial, attempt, seq) so a replay is stored once.</summary>
@@ -112,6 +157,27 @@ public sealed class EpochMetricRow
     public double? Value { get; set; }
 }
 
+/// <summary>One line a trial printed; only the last <see cref="KeptLines"/> of each trial are kept.</summary>
+public sealed class TrialLogRow
+{
+    public const int KeptLines = 200;
+
+    /// <summary>Longest line stored; longer ones are cut.</summary>
+    public const int MaxLineLength = 2000;
+
+    public long Id { get; set; }
+
+    public long TrialId { get; set; }
+
+    public int Attempt { get; set; }
+
+    public required string Line { get; set; }
+
+    public DateTimeOffset ReceivedAt { get; set; }
+
+    public static string Clip(string line) => line.Length > MaxLineLength ? line[..MaxLineLength] + "…" : line;
+}
+
 public sealed class AgentRow
 {
     public required string Id { get; set; }
@@ -141,9 +207,18 @@ public enum StageState
     Proposed,
 }
 
+/// <summary>What a stage runs: trials drawn from its space, or one LR range test whose curve proposes the next stage's lr bounds.</summary>
+public enum StageKind
+{
+    Search,
+    LrRangeTest,
+}
+
 /// <summary>One stage of a study: a version of the search space and how many trials come from it.</summary>
 public sealed class StageRow
 {
+    public StageKind Kind { get; set; }
+
     public long Id { get; set; }
 
     public long StudyId { get; set; }

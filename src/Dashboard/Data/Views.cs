@@ -1,3 +1,4 @@
+using HyperTune.Shared.LearningRate;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Studies;
 using HyperTune.Shared.Trials;
@@ -37,6 +38,9 @@ public sealed record StudySummary(
 
         var running = trials.Count(t => t.State == TrialState.Running);
         var active = running > 0 || trials.Any(t => t.State == TrialState.Queued) || sampledCount < BudgetTrials;
+
+        // A paused trial waits for a person to resume it.
+        waitingForPerson |= trials.Any(t => t.State == TrialState.Paused);
         return this with
         {
             State = waitingForPerson && running == 0 ? "waiting" : active ? "running" : "completed",
@@ -70,14 +74,64 @@ public sealed record TrialView(
     DateTimeOffset CreatedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? EndedAt,
-    int StageIndex = 0);
+    int StageIndex = 0,
+    TrialKind Kind = TrialKind.Training)
+{
+    /// <summary>The epochs of the current attempt whose checkpoints its agent holds (fork offers these).</summary>
+    public IReadOnlyList<int> CheckpointEpochs { get; init; } = [];
+
+    /// <summary>The checkpoint the trial continues from (fork or resume), or null when it starts fresh.</summary>
+    public CheckpointPointer? Resume { get; init; }
+
+    /// <summary>Every metric of its latest epoch report (NaN and ±Inf kept); empty before the first.</summary>
+    public IReadOnlyDictionary<string, double> LastMetrics { get; init; } = EmptyMetrics;
+
+    /// <summary>A person's tags, in the order they were added.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>A person's Markdown notes; null when none.</summary>
+    public string? Notes { get; init; }
+
+    /// <summary>The last command a person gave the trial and how far it got; null when none was given.</summary>
+    public ControlCommandView? Command { get; init; }
+
+    /// <summary>The first attempt of the current run: epochs of earlier attempts belong to a run a re-run replaced.</summary>
+    public int RunFromAttempt { get; init; }
+
+    private static readonly IReadOnlyDictionary<string, double> EmptyMetrics = new Dictionary<string, double>();
+}
+
+/// <summary>A person's last command on a trial: what, how far it got (requested, delivered, done, failed), since when, and a sentence.</summary>
+public sealed record ControlCommandView(TrialCommand Command, CommandDelivery State, DateTimeOffset At, string? Message)
+{
+    /// <summary>What the delivery chip says: "stop requested", "stop delivered", "stopped", "stop failed".</summary>
+    public string Label => State switch
+    {
+        CommandDelivery.Requested => $"{Command.Verb()} requested",
+        CommandDelivery.Delivered => $"{Command.Verb()} delivered",
+        CommandDelivery.Done => Command.Done(),
+        _ => $"{Command.Verb()} failed",
+    };
+}
+
+/// <summary>A checkpoint: the state trial <paramref name="TrialId"/>'s attempt saved after <paramref name="Epoch"/>, held by <paramref name="AgentId"/>.</summary>
+public sealed record CheckpointPointer(long TrialId, int Attempt, int Epoch, string? AgentId);
 
 /// <summary>One stored epoch of a trial: metric name → value (NaN and ±Inf kept).</summary>
 public sealed record EpochPoint(long TrialId, int Attempt, int Epoch, IReadOnlyDictionary<string, double> Metrics);
 
 public sealed record TrialWithEpochs(TrialView Trial, IReadOnlyList<EpochPoint> Epochs);
 
+/// <summary>The kept tail of a trial's log (its current attempt), oldest line first.</summary>
+public sealed record TrialLogView(long TrialId, int Number, int Attempt, IReadOnlyList<string> Lines);
+
 public sealed record GpuView(int Index, string Name, long MemoryTotalBytes);
+
+/// <summary>Trials waiting for a slot: <paramref name="Queued"/> already made (clones, retries), <paramref name="Unsampled"/> still to be proposed.</summary>
+public sealed record QueueDepth(int Queued, int Unsampled)
+{
+    public int Total => Queued + Unsampled;
+}
 
 public sealed record AgentView(
     string Id,
@@ -91,9 +145,13 @@ public sealed record AgentView(
     IReadOnlyList<long> RunningTrialIds,
     DateTimeOffset LastSeenAt);
 
+/// <summary>An LR range test trial with its (lr, loss) steps and the analysis of its curve.</summary>
+public sealed record LrRangeTestView(TrialView Trial, IReadOnlyList<LrLossPoint> Points, LrRangeAnalysis Analysis);
+
 /// <summary>One stage of a study: its space, how many trials it holds and how far it is.</summary>
 public sealed record StageView(
     int Index,
+    StageKind Kind,
     StageState State,
     int Trials,
     int Sampled,

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace HyperTune.Dashboard.Extensions;
 
-/// <summary>The secret agents present. Configured, or generated once into a file readable only by its owner.</summary>
+/// <summary>The shared agent token (the local bootstrap; see <see cref="Agents.AgentTokens"/>): configured, or generated once into a file readable only by its owner.</summary>
 public sealed class AgentToken
 {
     public AgentToken(DashboardOptions options, ILogger<AgentToken> logger)
@@ -37,7 +37,7 @@ public sealed class AgentToken
                 writer.Write(Value);
             }
 
-            logger.LogInformation("Generated a new agent token in {Path}; agents on other machines need it (Agent:Token or Agent:TokenFile)", path);
+            logger.LogInformation("Generated the shared agent token in {Path} (the local agent reads it); give agents on other machines a token of their own on the Agents › Tokens page", path);
         }
 
         FilePath = path;

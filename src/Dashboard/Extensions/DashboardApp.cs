@@ -1,11 +1,13 @@
 using System.Net;
 using HyperTune.Dashboard.Agents;
 using HyperTune.Dashboard.Api;
+using HyperTune.Dashboard.Checkpoints;
 using HyperTune.Dashboard.Components;
 using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Grpc;
 using HyperTune.Dashboard.Live;
 using HyperTune.Dashboard.Scheduling;
+using HyperTune.Dashboard.Security;
 using HyperTune.Dashboard.Studies;
 using HyperTune.Dashboard.Trials;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -18,6 +20,9 @@ namespace HyperTune.Dashboard.Extensions;
 /// <summary>Builds the dashboard host; Program.cs and the tests start it the same way.</summary>
 public static class DashboardApp
 {
+    /// <summary>The largest gRPC message the dashboard accepts (an epoch report, a checkpoint chunk); a bigger one ends its call with ResourceExhausted.</summary>
+    public const int MaxGrpcMessageBytes = 4 * 1024 * 1024;
+
     public static WebApplication Build(string[] args, IDictionary<string, string?>? overrides = null)
     {
         // Named explicitly so a test host finds the dashboard's static web assets manifest, not its own; content
@@ -37,10 +42,12 @@ public static class DashboardApp
         builder.AddTwoEndpoints();
         builder.AddStorage();
         builder.AddTuning();
+        builder.AddSecurity();
         builder.AddUserInterface();
 
         var app = builder.Build();
         app.InitializeDatabase();
+        app.InitializeSecurity();
         app.MapDashboard();
         return app;
     }
@@ -58,7 +65,10 @@ public static class DashboardApp
         });
     }
 
-    /// <summary>Web (HTTP/1.1 + WebSockets) and gRPC (HTTP/2) on two ports: plain HTTP cannot offer both on one.</summary>
+    /// <summary>
+    /// Web (HTTP/1.1 + WebSockets) and gRPC (HTTP/2) on two ports: plain HTTP cannot offer both on one. An https URL gets
+    /// Dashboard:CertificateFile; with https, equal URLs share one port.
+    /// </summary>
     public static void AddTwoEndpoints(this WebApplicationBuilder builder)
     {
         var endpoints = new Endpoints();
@@ -69,16 +79,46 @@ public static class DashboardApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Invalid URLs are reported by options validation at start; fall back so that validation gets to run.
-            var web = Endpoints.TryParse(options.WebUrl, out var w) ? w : new IPEndPoint(IPAddress.Loopback, 5080);
-            var grpc = Endpoints.TryParse(options.GrpcUrl, out var g) ? g : new IPEndPoint(IPAddress.Loopback, 5081);
+            var web = Endpoints.TryParse(options.WebUrl, out var w, out var webTls) ? w : new IPEndPoint(IPAddress.Loopback, 5080);
+            var grpc = Endpoints.TryParse(options.GrpcUrl, out var g, out var grpcTls) ? g : new IPEndPoint(IPAddress.Loopback, 5081);
+
+            // https without a certificate is reported by options validation; listen without TLS so that it gets to run.
+            var certificate = (webTls || grpcTls) && options.CertificateFile is not null ? DashboardCertificate.Load(options) : null;
+            endpoints.WebTls = webTls && certificate is not null;
+            endpoints.GrpcTls = grpcTls && certificate is not null;
+            if (options.SharesOnePort && endpoints.WebTls)
+            {
+                kestrel.Listen(web, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate!);
+                    endpoints.Web = endpoints.Grpc = listen;
+                });
+                return;
+            }
+
             kestrel.Listen(web, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1;
+                if (endpoints.WebTls)
+                {
+                    listen.UseHttps(certificate!);
+                }
+
                 endpoints.Web = listen;
             });
+            // Pings find a dead agent's connection (a cut network sends no FIN) within the silence window.
+            var ping = TimeSpan.FromSeconds(Math.Max(1, options.AgentSilentAfterSeconds / 3));
+            kestrel.Limits.Http2.KeepAlivePingDelay = ping;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = 2 * ping;
             kestrel.Listen(grpc, listen =>
             {
                 listen.Protocols = HttpProtocols.Http2;
+                if (endpoints.GrpcTls)
+                {
+                    listen.UseHttps(certificate!);
+                }
+
                 endpoints.Grpc = listen;
             });
         });
@@ -102,20 +142,26 @@ public static class DashboardApp
     {
         builder.Services.AddSingleton<StudyEvents>();
         builder.Services.AddSingleton<AgentRegistry>();
+        builder.Services.AddSingleton<CheckpointRelay>();
         builder.Services.AddSingleton<AgentDirectory>();
+        builder.Services.AddSingleton<Fleet>();
         builder.Services.AddSingleton<SchedulerSignal>();
         builder.Services.AddSingleton<StudyLauncher>();
         builder.Services.AddSingleton<TrialControl>();
+        builder.Services.AddSingleton<TrialAnnotations>();
         builder.Services.AddSingleton<TrialPruning>();
         builder.Services.AddSingleton<AskTell>();
         builder.Services.AddSingleton<StageControl>();
         builder.Services.AddSingleton<AgentToken>();
+        builder.Services.AddSingleton<AgentTokens>();
         builder.Services.AddHostedService<TrialScheduler>();
+        builder.Services.AddSingleton<LostTrials>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LostTrials>());
         builder.Services.AddSingleton<AgentTokenInterceptor>();
         builder.Services.AddGrpc(o =>
         {
             o.Interceptors.Add<AgentTokenInterceptor>();
-            o.MaxReceiveMessageSize = 4 * 1024 * 1024;
+            o.MaxReceiveMessageSize = MaxGrpcMessageBytes;
         });
     }
 
@@ -131,19 +177,23 @@ public static class DashboardApp
         Directory.CreateDirectory(Path.GetFullPath(options.DataDir));
         using var db = app.Services.GetRequiredService<IDbContextFactory<HyperTuneDbContext>>().CreateDbContext();
         db.Database.EnsureCreated();
+        db.Database.UpgradeSchema();
         db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
 
         // Resolve now so a generated token file exists before any agent looks for it.
         var token = app.Services.GetRequiredService<AgentToken>();
-        app.Logger.LogInformation("SQLite database: {Database}; agent token: {Token}", options.DatabaseConnectionString,
-            token.FilePath ?? "from configuration");
+        app.Logger.LogInformation("SQLite database: {Database}; shared agent token: {Token}", options.DatabaseConnectionString,
+            !options.AcceptSharedAgentToken ? "switched off (per-agent tokens only)" : token.FilePath ?? "from configuration");
     }
 
     public static void MapDashboard(this WebApplication app)
     {
+        app.UseSecurity();
         app.UseAntiforgery();
         app.MapStaticAssets();
+        app.MapAccountEndpoints();
         app.MapGrpcService<AgentHubService>();
+        app.MapGrpcService<CheckpointService>();
         app.MapHyperTuneApi();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
         // Long-lived agent streams would hold a graceful shutdown open until its timeout: end them first.
@@ -151,6 +201,7 @@ public static class DashboardApp
         {
             foreach (var agent in app.Services.GetRequiredService<AgentRegistry>().Connected)
             {
+                agent.ClosedBecause = "the dashboard is stopping";
                 agent.Closed.Cancel();
             }
         });

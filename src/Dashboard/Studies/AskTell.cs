@@ -1,5 +1,6 @@
 using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Live;
+using HyperTune.Dashboard.Security;
 using HyperTune.Dashboard.Trials;
 using HyperTune.Shared.Pruners;
 using HyperTune.Shared.SearchSpaces;
@@ -14,10 +15,11 @@ public sealed record AskTellResult(TrialView? Trial, string? Problem = null, boo
 /// Lets any external training loop use HyperTune's samplers and pruners: ask for parameters, report epochs (and learn
 /// whether to stop), tell the outcome. Only studies with the "external" workload are driven this way.
 /// </summary>
-public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning pruning)
+public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning pruning, UserAccess access)
 {
     public async Task<AskTellResult> AskAsync(long studyId, CancellationToken ct = default)
     {
+        await access.DemandAsync(Roles.Operator, "ask for trials", ct);
         var study = await store.GetStudyAsync(studyId, ct);
         if (study is null)
         {
@@ -43,6 +45,7 @@ public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning p
 
     public async Task<AskTellResult> ReportAsync(long trialId, int epoch, IReadOnlyDictionary<string, double> metrics, CancellationToken ct = default)
     {
+        await access.DemandAsync(Roles.Operator, "report epochs", ct);
         if (await ExternalRunningTrialAsync(trialId, ct) is { Trial: null } refused)
         {
             return refused;
@@ -51,7 +54,7 @@ public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning p
         var trial = (await store.GetTrialAsync(trialId, ct))!;
 
         // The epoch is the sequence number: reporting the same epoch twice stores it once.
-        var (outcome, stored, point) = await store.RecordEpochAsync(trialId, trial.Attempt, epoch, epoch, metrics, DateTimeOffset.UtcNow, ct);
+        var (outcome, stored, point) = await store.RecordEpochAsync(trialId, trial.Attempt, epoch, epoch, metrics, DateTimeOffset.UtcNow, ct: ct);
         if (outcome == IngestOutcome.Stored)
         {
             events.Publish(new EpochRecorded(stored!.StudyId, point!));
@@ -64,6 +67,7 @@ public sealed class AskTell(StudyStore store, StudyEvents events, TrialPruning p
 
     public async Task<AskTellResult> TellAsync(long trialId, double? value, CancellationToken ct = default)
     {
+        await access.DemandAsync(Roles.Operator, "tell results", ct);
         if (await ExternalRunningTrialAsync(trialId, ct) is { Trial: null } refused)
         {
             return refused;

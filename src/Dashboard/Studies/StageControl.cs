@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Live;
 using HyperTune.Dashboard.Scheduling;
+using HyperTune.Dashboard.Security;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Studies;
 
@@ -12,13 +13,14 @@ namespace HyperTune.Dashboard.Studies;
 public sealed record StageResult(StageView? Stage, string? Problem = null, bool NotFound = false, IReadOnlyList<FieldError>? Errors = null);
 
 /// <summary>Starts proposed stages (as proposed or with a person's edits) and narrows a study around one trial.</summary>
-public sealed class StageControl(StudyStore store, StudyEvents events, SchedulerSignal scheduler)
+public sealed class StageControl(StudyStore store, StudyEvents events, SchedulerSignal scheduler, UserAccess access)
 {
     public const int DefaultNarrowTrials = 10;
 
     /// <summary>Starts stage <paramref name="index"/>; <paramref name="space"/>, when given, replaces its proposed space (same JSON as a spec's "space").</summary>
     public async Task<StageResult> StartAsync(long studyId, int index, JsonElement? space, CancellationToken ct = default)
     {
+        await access.DemandAsync(Roles.Operator, "start stages", ct);
         var stages = await store.ListStagesAsync(studyId, ct);
         var stage = stages.FirstOrDefault(s => s.Index == index);
         if (stage is null)
@@ -54,6 +56,7 @@ public sealed class StageControl(StudyStore store, StudyEvents events, Scheduler
     /// <summary>Proposes a stage of <paramref name="trials"/> trials centred on the trial's values, to start once edited.</summary>
     public async Task<StageResult> NarrowAroundAsync(long trialId, int trials, CancellationToken ct = default)
     {
+        await access.DemandAsync(Roles.Operator, "narrow studies", ct);
         if (trials is < 1 or > StudySpecParser.MaxTrials)
         {
             return new StageResult(null, null, Errors: [new FieldError("trials", $"must be an integer between 1 and {StudySpecParser.MaxTrials}, got {trials}")]);

@@ -13,13 +13,14 @@ public sealed class TrialPruning(StudyStore store, AgentRegistry registry, Study
 {
     public async Task<PruneDecision> EvaluateAsync(TrialView trial, CancellationToken ct = default)
     {
-        if (trial.State.IsFinal() || await store.GetStudyAsync(trial.StudyId, ct) is not { } study
-            || Algorithms.CreatePruner(study.Definition.Pruner) is not { } pruner)
+        // An LR range test is one sweep, not a training to compare with others.
+        if (trial.State.IsFinal() || trial.Kind == TrialKind.LrRangeTest || await store.GetDefinitionAsync(trial.StudyId, ct) is not { } definition
+            || Algorithms.CreatePruner(definition.Pruner) is not { } pruner)
         {
             return PruneDecision.Continue;
         }
 
-        var objective = study.Definition.Objective;
+        var objective = definition.Objective;
         var curves = await store.LoadCurvesAsync(trial.StudyId, objective.Metric, ct);
         var mine = curves.FirstOrDefault(c => c.TrialId == trial.Id);
         if (mine is null || mine.Values.Count == 0)

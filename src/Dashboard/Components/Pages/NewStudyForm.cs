@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using HyperTune.Shared.LearningRate;
 using HyperTune.Shared.SearchSpaces;
 using HyperTune.Shared.Studies;
 
@@ -28,6 +29,14 @@ public sealed class NewStudyForm
 
     /// <summary>A pruner type, or empty for none; its options keep their defaults (the JSON tab sets them).</summary>
     public string Pruner { get; set; } = "";
+
+    /// <summary>Run an LR range test first; its curve proposes the lr bounds of the first search stage.</summary>
+    public bool LrRangeTest { get; set; }
+
+    public int LrRangeTestSteps { get; set; } = 200;
+
+    /// <summary>Start the search as soon as the range test proposes bounds, instead of waiting for a person to review them.</summary>
+    public bool LrRangeTestAuto { get; set; }
 
     public int Trials { get; set; } = 8;
 
@@ -82,6 +91,11 @@ public sealed class NewStudyForm
         if (!string.IsNullOrEmpty(Pruner))
         {
             spec["pruner"] = PrunerJson();
+        }
+
+        if (LrRangeTest)
+        {
+            spec[LrRangeTestSpec.Field] = new JsonObject { ["steps"] = LrRangeTestSteps, ["auto"] = LrRangeTestAuto };
         }
 
         return spec.ToJsonString(new JsonSerializerOptions { WriteIndented = true });

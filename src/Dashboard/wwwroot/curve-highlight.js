@@ -1,0 +1,26 @@
+// Hovering one learning curve fades the others, so one trial stands out among dozens; leaving the plot restores them.
+// The fading is browser-only (no round trip to the server) and the next redraw from the server clears it.
+export function highlightOnHover(id) {
+  const plot = document.getElementById(id);
+  if (!plot || !plot.on || plot.dataset.highlight === 'on') {
+    return;
+  }
+
+  plot.dataset.highlight = 'on';
+  let lit = null;
+  plot.on('plotly_hover', event => {
+    const curve = event.points[0].curveNumber;
+    if (curve === lit) {
+      return;
+    }
+
+    lit = curve;
+    plot.dataset.highlighted = String(curve);
+    Plotly.restyle(plot, { opacity: plot.data.map((_, i) => (i === curve ? 1 : 0.15)) });
+  });
+  plot.on('plotly_unhover', () => {
+    lit = null;
+    delete plot.dataset.highlighted;
+    Plotly.restyle(plot, { opacity: 1 });
+  });
+}
