@@ -1,3 +1,4 @@
+using HyperTune.TestSupport;
 using Microsoft.Playwright;
 
 namespace HyperTune.EndToEnd.Tests;
@@ -52,11 +53,48 @@ public sealed class Browser : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a page and waits for <paramref name="selector"/>; pages render only once interactive (no prerendering), so clicks then reach the server.</summary>
+    /// <summary>
+    /// Opens a page and waits for <paramref name="selector"/>; pages render only once interactive (no prerendering), so
+    /// clicks then reach the server. Sent to the login page first, it signs in as the test dashboard's admin.
+    /// </summary>
     public async Task OpenAsync(string url, string selector)
     {
         await Page.GotoAsync(url);
+        if (OnLoginPage)
+        {
+            await SubmitLoginAsync(Page, RunningDashboard.AdminUser, RunningDashboard.Password);
+        }
+
         await Page.Locator(selector).First.WaitForAsync();
+    }
+
+    /// <summary>Signs in on the dashboard's login page as <paramref name="user"/>; throws with the page's message when refused.</summary>
+    public Task LoginAsync(Uri webUri, string user, string password = RunningDashboard.Password) => SignInAsync(Page, webUri, user, password);
+
+    public bool OnLoginPage => IsLoginPage(Page);
+
+    /// <summary>Signs a page in (benches share this with the tests); throws with the page's message when refused.</summary>
+    public static async Task SignInAsync(IPage page, Uri webUri, string user, string password)
+    {
+        await page.GotoAsync(new Uri(webUri, "/login").ToString());
+        await SubmitLoginAsync(page, user, password);
+    }
+
+    private static bool IsLoginPage(IPage page) => new Uri(page.Url).AbsolutePath == "/login";
+
+    private static async Task SubmitLoginAsync(IPage page, string user, string password)
+    {
+        await page.FillAsync("[data-testid=login-user]", user);
+        await page.FillAsync("[data-testid=login-password]", password);
+        await page.ClickAsync("[data-testid=login-submit]");
+
+        // The form posts and the answer is a new page: elsewhere when signed in, the login page saying why when not.
+        await page.WaitForFunctionAsync("() => location.pathname !== '/login' || document.querySelector('[data-testid=login-error]') !== null");
+        if (IsLoginPage(page))
+        {
+            var error = await page.Locator("[data-testid=login-error]").AllTextContentsAsync();
+            throw new InvalidOperationException($"signing in as {user} was refused: {string.Join(" ", error)}");
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -38,6 +38,15 @@ public sealed class LiveStudyPageTests
         await Assertions.Expect(browser.Page.Locator("#learning-curves .scatterlayer .trace")).ToHaveCountAsync(2);
         await Assertions.Expect(browser.Page.Locator("[data-testid=best-value]")).ToContainTextAsync("0.8");
         Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
+
+        // Hovering one curve's point fades the other curve; leaving the plot brings it back.
+        var traces = browser.Page.Locator("#learning-curves .scatterlayer .trace");
+        await traces.Nth(1).Locator(".points path").Last.HoverAsync(new() { Force = true });
+        await Assertions.Expect(browser.Page.Locator("#learning-curves")).ToHaveAttributeAsync("data-highlighted", "1");
+        await Assertions.Expect(traces.Nth(0)).ToHaveCSSAsync("opacity", "0.15");
+        await Assertions.Expect(traces.Nth(1)).ToHaveCSSAsync("opacity", "1");
+        await browser.Page.Mouse.MoveAsync(1, 1);
+        await Assertions.Expect(traces.Nth(0)).ToHaveCSSAsync("opacity", "1");
         await browser.ScreenshotAsync("study-live");
     }
 

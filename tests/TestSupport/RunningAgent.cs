@@ -10,9 +10,10 @@ public sealed class RunningAgent : IAsyncDisposable
 
     private RunningAgent(IHost host) => this.host = host;
 
-    public static async Task<RunningAgent> StartAsync(RunningDashboard dashboard, string agentId = "local-agent", int slots = 1)
+    /// <summary>Starts the agent; <paramref name="extra"/> adds or overrides configuration keys (e.g. Agent:Commands:…).</summary>
+    public static async Task<RunningAgent> StartAsync(RunningDashboard dashboard, string agentId = "local-agent", int slots = 1, IDictionary<string, string?>? extra = null)
     {
-        var host = AgentApp.Build([], new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Agent:Id"] = agentId,
             ["Agent:DashboardUrl"] = dashboard.GrpcUri.ToString(),
@@ -20,8 +21,16 @@ public sealed class RunningAgent : IAsyncDisposable
             ["Agent:Slots"] = slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Agent:Device"] = "cpu",
             ["Agent:ReconnectMaxSeconds"] = "2",
+            ["Agent:CheckpointDir"] = Path.Combine(dashboard.DataDir, "agent-checkpoints", agentId),
+            ["Agent:SpoolDir"] = Path.Combine(dashboard.DataDir, "agent-spool", agentId),
             ["Logging:LogLevel:Default"] = "Warning",
-        });
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var host = AgentApp.Build([], settings);
         await host.StartAsync();
         return new RunningAgent(host);
     }

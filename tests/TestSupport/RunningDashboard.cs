@@ -1,15 +1,30 @@
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Claims;
 using System.Text.Json;
 using HyperTune.Dashboard.Extensions;
+using HyperTune.Dashboard.Security;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HyperTune.TestSupport;
 
-/// <summary>The real dashboard on 127.0.0.1 port 0 (web and gRPC) with its own SQLite file in a temporary folder.</summary>
+/// <summary>
+/// The real dashboard on 127.0.0.1 port 0 (web and gRPC) with its own SQLite file in a temporary folder. Unless told
+/// not to, it creates the admin <see cref="AdminUser"/> through the real setup path (with the configured
+/// <see cref="SetupToken"/>), and <see cref="Http"/> calls the REST API with that admin's API token.
+/// </summary>
 public sealed class RunningDashboard : IAsyncDisposable
 {
     public const string Token = "test-agent-token-0123456789abcdef";
+
+    public const string SetupToken = "test-setup-token-0123456789abcdef";
+
+    public const string AdminUser = "admin";
+
+    /// <summary>The password of <see cref="AdminUser"/> and of every user made by <see cref="CreateUserAsync"/>.</summary>
+    public const string Password = "correct horse battery staple";
 
     private RunningDashboard(WebApplication app, string dataDir)
     {
@@ -19,11 +34,15 @@ public sealed class RunningDashboard : IAsyncDisposable
         WebUri = endpoints.WebUri;
         GrpcUri = endpoints.GrpcUri;
         Http = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
+        Anonymous = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public WebApplication App { get; }
 
     public string DataDir { get; }
+
+    /// <summary>False keeps the data folder after disposal (a bench reusing a seeded database).</summary>
+    public bool DeleteDataOnDispose { get; set; } = true;
 
     public string DatabasePath => Path.Combine(DataDir, "hypertune.db");
 
@@ -31,14 +50,19 @@ public sealed class RunningDashboard : IAsyncDisposable
 
     public Uri GrpcUri { get; }
 
+    /// <summary>The REST API as the admin (an API token); <see cref="Anonymous"/> for none.</summary>
     public HttpClient Http { get; }
+
+    /// <summary>The REST API with no credentials.</summary>
+    public HttpClient Anonymous { get; }
 
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
     {
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static async Task<RunningDashboard> StartAsync(string? dataDir = null, IDictionary<string, string?>? extra = null)
+    /// <param name="seedAdmin">False leaves the dashboard without a user, as at a first start (its setup token is <see cref="SetupToken"/>).</param>
+    public static async Task<RunningDashboard> StartAsync(string? dataDir = null, IDictionary<string, string?>? extra = null, bool seedAdmin = true)
     {
         dataDir ??= Directory.CreateTempSubdirectory("hypertune-test-").FullName;
         var settings = new Dictionary<string, string?>
@@ -47,6 +71,9 @@ public sealed class RunningDashboard : IAsyncDisposable
             ["Dashboard:GrpcUrl"] = "http://127.0.0.1:0",
             ["Dashboard:DataDir"] = dataDir,
             ["Dashboard:AgentToken"] = Token,
+            // ScriptedAgent sends heartbeats only when a test asks; the fault-injection tests set the real window.
+            ["Dashboard:AgentSilentAfterSeconds"] = "600",
+            ["Dashboard:SetupToken"] = SetupToken,
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:HyperTune"] = "Information",
         };
@@ -57,7 +84,54 @@ public sealed class RunningDashboard : IAsyncDisposable
 
         var app = DashboardApp.Build([], settings);
         await app.StartAsync();
-        return new RunningDashboard(app, dataDir);
+        var dashboard = new RunningDashboard(app, dataDir);
+        if (seedAdmin)
+        {
+            // A dashboard restarted on the same folder already has its admin.
+            var setup = app.Services.GetRequiredService<FirstAdminSetup>();
+            if (setup.Pending && await setup.CreateAdminAsync(SetupToken, AdminUser, Password) is { Count: > 0 } problems)
+            {
+                throw new InvalidOperationException($"setup refused the test admin: {string.Join("; ", problems)}");
+            }
+
+            dashboard.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await dashboard.CreateApiTokenAsync(AdminUser));
+        }
+
+        return dashboard;
+    }
+
+    /// <summary>Adds a user with <paramref name="role"/> and <see cref="Password"/> (as the admin, on the Users page's path) and returns a REST client with their API token.</summary>
+    public async Task<HttpClient> CreateUserAsync(string name, string role)
+    {
+        using (UserAccess.ActAs(await PrincipalAsync(AdminUser)))
+        {
+            if (await App.Services.GetRequiredService<UserDirectory>().CreateAsync(name, Password, role) is { Count: > 0 } problems)
+            {
+                throw new InvalidOperationException($"could not add {name}: {string.Join("; ", problems)}");
+            }
+        }
+
+        var client = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await CreateApiTokenAsync(name));
+        return client;
+    }
+
+    /// <summary>Creates an API token for the user, as that user would on the API tokens page, and returns its secret.</summary>
+    public async Task<string> CreateApiTokenAsync(string userName, string tokenName = "tests")
+    {
+        using (UserAccess.ActAs(await PrincipalAsync(userName)))
+        {
+            return (await App.Services.GetRequiredService<ApiTokens>().CreateAsync(tokenName, validFor: null)).Secret;
+        }
+    }
+
+    /// <summary>The signed-in principal of a user, as their cookie would carry it (roles included), to act as them in-process.</summary>
+    public async Task<ClaimsPrincipal> PrincipalAsync(string userName)
+    {
+        await using var scope = App.Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<IdentityUser>>();
+        var user = await users.FindByNameAsync(userName) ?? throw new InvalidOperationException($"user {userName} does not exist");
+        return await scope.ServiceProvider.GetRequiredService<IUserClaimsPrincipalFactory<IdentityUser>>().CreateAsync(user);
     }
 
     /// <summary>Creates a study through the REST API and returns its id.</summary>
@@ -74,11 +148,27 @@ public sealed class RunningDashboard : IAsyncDisposable
     }
 
     /// <summary>POSTs a JSON body (may be empty) and returns the status and the parsed answer (default when empty).</summary>
-    public async Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string body)
+    public Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string body) => SendAsync(HttpMethod.Post, path, body);
+
+    /// <summary>PUTs a JSON body and returns the status and the parsed answer (default when empty).</summary>
+    public Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PutAsync(string path, string body) => SendAsync(HttpMethod.Put, path, body);
+
+    private async Task<(System.Net.HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string body)
     {
-        using var response = await Http.PostAsync(path, new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        using var response = await Http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>The first column of the first row of <paramref name="sql"/>, read from the dashboard's SQLite file on a read-only connection of its own.</summary>
+    public async Task<T> ScalarAsync<T>(string sql)
+    {
+        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
+        await db.OpenAsync();
+        await using var command = db.CreateCommand();
+        command.CommandText = sql;
+        return (T)(await command.ExecuteScalarAsync())!;
     }
 
     public async Task<JsonElement> GetJsonAsync(string path) =>
@@ -107,9 +197,15 @@ public sealed class RunningDashboard : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        Anonymous.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!DeleteDataOnDispose)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(DataDir, recursive: true);
