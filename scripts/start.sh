@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds HyperTune, then runs the dashboard and one local agent in this terminal.
 # Ctrl-C stops both; if either exits, the other is stopped and the script exits non-zero.
+# On a first start it prints the link that creates the first admin (a one-time setup token).
 # Override with the apps' own settings: Dashboard__WebUrl, Dashboard__GrpcUrl, Dashboard__DataDir,
 # Agent__DashboardUrl, Agent__TokenFile (or Agent__Token). --no-build skips apt and the build.
 set -euo pipefail
@@ -82,6 +83,17 @@ until curl -s -o /dev/null --max-time 2 "$web_url"; do
     sleep 1
 done
 echo "HyperTune is running: open $web_url (Ctrl-C stops it)"
+
+# First start: no user exists yet, and the dashboard wrote a one-time setup token (it also logged it).
+setup_file=${Dashboard__SetupTokenFile:-$Dashboard__DataDir/setup-token}
+if [[ -s $setup_file ]]; then
+    echo
+    echo "  No user yet. Create the first admin (the token works once):"
+    echo "    $web_url/setup?token=$(<"$setup_file")"
+    echo
+elif [[ -n ${Dashboard__SetupToken:-} ]] && curl -s --max-time 2 "$web_url/setup" | grep -q 'data-testid="setup-token"'; then
+    echo "  No user yet. Create the first admin at $web_url/setup with your Dashboard__SetupToken."
+fi
 
 launch agent dotnet src/Agent/bin/Release/net10.0/HyperTune.Agent.dll
 agent_pid=$!

@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib.sh
 
-# The Fashion-MNIST files for the agent's workloads; Chromium for the Playwright end-to-end tests.
-ensure_apt_packages dataset-fashion-mnist chromium
+# The Fashion-MNIST files for the agent's workloads; Chromium for the Playwright end-to-end tests; python3 for the command tests.
+ensure_apt_packages dataset-fashion-mnist chromium python3
 
 rm -f tests/*/TestResults/results.trx
 status=0
@@ -30,5 +30,16 @@ for report in tests/*/TestResults/results.trx; do
         count[$key]=$((count[$key] + ${value:-0}))
     done
 done
+# The failed tests by name with the start of their message, last, where a CI log's tail shows them.
+python3 - tests/*/TestResults/results.trx <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for path in sys.argv[1:]:
+    for result in ET.parse(path).getroot().iterfind(".//t:UnitTestResult[@outcome='Failed']", ns):
+        message = result.findtext(".//t:Message", "", ns).strip().splitlines()
+        print(f"Failed: {result.get('testName')}")
+        for line in message[:4]:
+            print(f"    {line}")
+PY
 echo "Tests: ${count[passed]} passed, ${count[failed]} failed, $((count[total] - count[passed] - count[failed])) skipped"
 exit "$status"

@@ -125,42 +125,23 @@ internal static class EarlyStoppingBench
     private static double Gaussian(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 
-    /// <summary>Runs the Python script beside this bench with Debian's python3, where python3-optuna installs.</summary>
     private static (Dictionary<string, List<Summary>>? Rows, string Version, string? Problem) RunOptuna(int seeds, int budget)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "optuna_early_stopping.py");
-        var python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-        var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { script, "--seeds", seeds.ToString(CultureInfo.InvariantCulture), "--budget", budget.ToString(CultureInfo.InvariantCulture) })
+        var (stdout, problem) = OptunaScript.Run("optuna_early_stopping.py", "--seeds", $"{seeds}", "--budget", $"{budget}");
+        if (stdout is null)
         {
-            start.ArgumentList.Add(arg);
+            return (null, "", problem);
         }
 
-        try
-        {
-            using var process = Process.Start(start)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            var stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-            {
-                return (null, "", $"{python} {script} exited with {process.ExitCode} (apt-get install -y python3-optuna?): {stderr.Result.Trim()}");
-            }
-
-            var output = JsonSerializer.Deserialize<OptunaOutput>(stdout, Json)!;
-            return (output.Methods, output.Version, null);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (null, "", $"cannot start {python}: {e.Message}");
-        }
+        var output = JsonSerializer.Deserialize<OptunaOutput>(stdout, Json)!;
+        return (output.Methods, output.Version, null);
     }
 
     private static void Row(string stack, string method, List<Summary> seeds)
     {
         var cells = Enumerable.Range(0, Fractions.Length).Select(i => MedianOrDash(seeds.Select(s => s.Regrets[i])));
         Console.WriteLine($"| {stack} | {Describe(method)} | {string.Join(" | ", cells)} | " +
-            $"{MedianOf(seeds.Select(s => (double)s.Started)):F0} | {MedianOf(seeds.Select(s => (double)s.Complete)):F1} |");
+            $"{BenchStats.Median(seeds.Select(s => (double)s.Started)):F0} | {BenchStats.Median(seeds.Select(s => (double)s.Complete)):F1} |");
     }
 
     // A seed with no trial at epoch 27 yet has no regret; the cell shows how many seeds had one when some did not.
@@ -173,14 +154,8 @@ internal static class EarlyStoppingBench
             return "–";
         }
 
-        var median = MedianOf(known).ToString("F4", CultureInfo.InvariantCulture);
+        var median = BenchStats.Median(known).ToString("F4", CultureInfo.InvariantCulture);
         return known.Count == all.Count ? median : $"{median} ({known.Count}/{all.Count} seeds)";
-    }
-
-    private static double MedianOf(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return (sorted[(sorted.Length - 1) / 2] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed record Summary(double?[] Regrets, int Started, int Complete);

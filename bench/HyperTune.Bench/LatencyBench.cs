@@ -28,13 +28,9 @@ internal static class LatencyBench
             """);
         var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = "/usr/bin/chromium",
-            Args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
-        var page = await browser.NewPageAsync();
+        await using var browser = await HyperTune.EndToEnd.Tests.Browser.LaunchAsync();
+        await browser.LoginAsync(dashboard.WebUri, RunningDashboard.AdminUser);
+        var page = browser.Page;
         await page.GotoAsync(new Uri(dashboard.WebUri, $"/studies/{studyId}").ToString());
         await page.Locator("[data-testid=learning-curves]").WaitForAsync();
 

@@ -1,6 +1,6 @@
 """Optuna's side of the search bench: median simple regret at checkpoints, one JSON object on stdout.
 
-usage: python3 optuna_search.py PROBLEM SEEDS TRIALS CHECKPOINTS(comma-separated)
+usage: python3 optuna_search.py PROBLEM SEEDS TRIALS CHECKPOINTS(comma-separated) [SAMPLERS(comma-separated; empty: all)]
 """
 import json
 import math
@@ -56,12 +56,18 @@ except ImportError:
     pass
 
 
+def selected(argv, at):
+    """The samplers named in argv[at] (comma-separated), or all when it is missing or empty."""
+    names = argv[at].split(",") if len(argv) > at and argv[at] else list(SAMPLERS)
+    return {name: make for name, make in SAMPLERS.items() if name in names}
+
+
 def main():
     problem, seeds, trials = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     checkpoints = [int(c) for c in sys.argv[4].split(",")]
     f, optimum = objective(problem)
     result = {}
-    for name, make in SAMPLERS.items():
+    for name, make in selected(sys.argv, 5).items():
         regrets = {c: [] for c in checkpoints}
         started = time.perf_counter()
         for seed in range(seeds):
