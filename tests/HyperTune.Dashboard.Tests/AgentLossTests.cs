@@ -129,6 +129,34 @@ public sealed class AgentLossTests
         Assert.Equal((2, 1, 2), (resume.Attempt, resume.Resume.Checkpoint.Attempt, resume.Resume.Checkpoint.Epoch));
     }
 
+    [Fact]
+    public async Task LostAgent_NeverBack_AnotherAgentStartsTheTrialOverInsteadOfFailingOnItsCheckpoint()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync(extra: new Dictionary<string, string?> { ["Dashboard:AgentLostAfterSeconds"] = "1" });
+        var (studyId, start) = await FirstEpochThenGoneAsync(dashboard);
+        var queued = await WaitForTrialAsync(dashboard, studyId, t => t.GetProperty("state").GetString() == "queued");
+
+        // Only another agent is left: the checkpoint after epoch 1 stayed on the one that was lost.
+        await using var other = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "other-agent");
+        var restart = (await other.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        var running = await WaitForTrialAsync(dashboard, studyId, t => t.GetProperty("state").GetString() == "running");
+        for (var epoch = 1; epoch <= 3; epoch++)
+        {
+            await other.ReportAsync(restart.TrialId, restart.Attempt, seq: epoch, epoch: epoch, Metrics(epoch), checkpointEpochs: epoch);
+        }
+
+        await other.FinishAsync(restart.TrialId, restart.Attempt, seq: 4, TrialOutcome.Completed);
+        var done = await WaitForTrialAsync(dashboard, studyId, t => t.GetProperty("state").GetString() == "completed");
+
+        Assert.Equal("agent scripted-agent lost: no connection for 1 s; re-queued (retry 1 of 2), continues from its checkpoint after epoch 1",
+            queued.GetProperty("reason").GetString());
+        Assert.Equal((start.TrialId, 2, false), (restart.TrialId, restart.Attempt, restart.Resume is not null));
+        Assert.Equal("started over from epoch 1 on agent other-agent: its checkpoint after epoch 1 is on agent scripted-agent, which is not connected",
+            running.GetProperty("reason").GetString());
+        Assert.Equal([1, 2, 3], done.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()));
+        Assert.Equal(("other-agent", 2), (done.GetProperty("agentId").GetString(), done.GetProperty("attempt").GetInt32()));
+    }
+
     /// <summary>An agent takes the study's trial, reports epoch 1 with its checkpoint, has it acknowledged, and vanishes.</summary>
     private static async Task<(long StudyId, StartTrial Start)> FirstEpochThenGoneAsync(RunningDashboard dashboard)
     {

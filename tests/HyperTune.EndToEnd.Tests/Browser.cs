@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using HyperTune.TestSupport;
 using Microsoft.Playwright;
 
@@ -66,6 +67,36 @@ public sealed class Browser : IAsyncDisposable
         }
 
         await Page.Locator(selector).First.WaitForAsync();
+    }
+
+    /// <summary>
+    /// Picks the option matching <paramref name="option"/> in the MudSelect marked <paramref name="testId"/> and waits until
+    /// the select shows it. A click that lands while the list is still opening can miss; a person then clicks again, and
+    /// so does this, at most twice more.
+    /// </summary>
+    public async Task SelectAsync(string testId, Regex option)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await Page.Locator($"[data-testid={testId}]").ClickAsync();
+            await Page.Locator(".mud-popover-open").GetByText(option).First.ClickAsync();
+            try
+            {
+                await Page.WaitForFunctionAsync(
+                    """
+                    ([id, pattern]) => {
+                        // MudSelect marks its combobox, which shows the chosen option's text.
+                        const shown = document.querySelector(`[data-testid="${id}"]`)?.textContent?.trim();
+                        return shown !== undefined && new RegExp(pattern).test(shown);
+                    }
+                    """, new object[] { testId, option.ToString() }, new() { Timeout = 5_000 });
+                return;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+                await Page.Keyboard.PressAsync("Escape");
+            }
+        }
     }
 
     /// <summary>Signs in on the dashboard's login page as <paramref name="user"/>; throws with the page's message when refused.</summary>

@@ -31,8 +31,7 @@ public sealed partial class ForkRealAgentsTests
         await using var browser = await Browser.LaunchAsync();
         await browser.OpenAsync(new Uri(dashboard.WebUri, $"/studies/{source}").ToString(), "[data-testid=clone-trial][data-trial='1']");
         await browser.Page.Locator("[data-testid=clone-trial][data-trial='1']").ClickAsync();
-        await browser.Page.Locator("[data-testid=clone-start-from]").ClickAsync();
-        await browser.Page.GetByText(ForkChoice()).First.ClickAsync();
+        await browser.SelectAsync("clone-start-from", ForkChoice());
         await browser.Page.Locator("[data-testid=clone-param-epochs]").FillAsync("4");
         await browser.ScreenshotAsync("fork-dialog");
         await browser.Page.Locator("[data-testid=clone-launch]").ClickAsync();

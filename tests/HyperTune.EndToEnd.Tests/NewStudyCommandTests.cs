@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
 using Microsoft.Playwright;
@@ -16,8 +17,7 @@ public sealed class NewStudyCommandTests
         await using var browser = await Browser.LaunchAsync();
         await browser.OpenAsync(new Uri(dashboard.WebUri, "/studies/new").ToString(), "[data-testid=create-study]");
 
-        await browser.Page.Locator("[data-testid=study-workload]").ClickAsync();
-        await browser.Page.GetByText("command:train-resnet").ClickAsync();
+        await browser.SelectAsync("study-workload", new Regex("^command:train-resnet$"));
         await browser.Page.Locator("[data-testid=create-study]").ClickAsync();
         var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
 

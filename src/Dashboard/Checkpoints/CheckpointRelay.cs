@@ -28,6 +28,11 @@ public sealed class CheckpointRelay(IOptions<DashboardOptions> options, AgentReg
     public string PathOf(CheckpointRef r) =>
         Path.Combine(Folder, string.Create(CultureInfo.InvariantCulture, $"trial-{r.TrialId}-attempt-{r.Attempt}-epoch-{r.Epoch}.ckpt"));
 
+    /// <summary>Whether an agent other than the holder could get this checkpoint now: a copy is here, or its holder is connected.</summary>
+    public bool CanHandOver(CheckpointPointer checkpoint) =>
+        File.Exists(PathOf(new CheckpointRef { TrialId = checkpoint.TrialId, Attempt = checkpoint.Attempt, Epoch = checkpoint.Epoch }))
+        || (checkpoint.AgentId is { } holder && registry.Find(holder) is not null);
+
     /// <summary>The local copy of the checkpoint, fetched from its holder first; RpcException NOT_FOUND or UNAVAILABLE saying why not.</summary>
     public async Task<string> EnsureAsync(CheckpointRef r, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using HyperTune.Shared.Studies;
 using HyperTune.Shared.Trials;
 using Microsoft.EntityFrameworkCore;
@@ -55,6 +56,32 @@ public sealed partial class StudyStore
     public static bool IsFenced(TrialView trial, int attempt) => attempt != trial.Attempt || trial.State == TrialState.Queued;
 
     private static bool IsFenced(TrialRow trial, int attempt) => attempt != trial.Attempt || trial.State == TrialState.Queued;
+
+    /// <summary>
+    /// A re-queued lost attempt goes on from its checkpoint, which lives on the agent that was lost. When that agent is
+    /// not connected, the dashboard holds no copy and the trial goes to another agent, the checkpoint cannot travel:
+    /// the trial starts over from epoch 1 as a new run instead of failing on the agent. A person's Resume is left as
+    /// asked (it fails saying why). Returns the sentence that says so, or null when nothing changed.
+    /// </summary>
+    private static string? StartOverWithoutCheckpoint(TrialRow trial, string agentId, Func<CheckpointPointer, bool> canHandOver)
+    {
+        if (trial.LostRetries == 0 || trial.ResumeTrialId != trial.Id || trial.ResumeAgentId == agentId
+            || (trial.Command == TrialCommand.Resume && trial.CommandState is { } state && state.IsPending()))
+        {
+            return null;
+        }
+
+        var checkpoint = new CheckpointPointer(trial.Id, trial.ResumeAttempt ?? 0, trial.ResumeEpoch ?? 0, trial.ResumeAgentId);
+        if (canHandOver(checkpoint))
+        {
+            return null;
+        }
+
+        (trial.ResumeTrialId, trial.ResumeAttempt, trial.ResumeEpoch, trial.ResumeAgentId) = (null, null, null, null);
+        (trial.EpochCount, trial.LastValue, trial.BestValue, trial.LastMetricsJson) = (0, null, null, null);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"started over from epoch 1 on agent {agentId}: its checkpoint after epoch {checkpoint.Epoch} is on agent {checkpoint.AgentId}, which is not connected");
+    }
 
     /// <summary>Queued for a new attempt: from this attempt's last checkpoint, else from where the run first started.</summary>
     private static void Requeue(TrialRow trial)

@@ -154,8 +154,11 @@ public sealed partial class StudyStore(IDbContextFactory<HyperTuneDbContext> con
     /// <summary>
     /// Picks the next trial for a free slot: a queued trial (e.g. a clone) first, else a new one from the
     /// study's sampler; oldest study first; never more than the study's parallel limit running.
+    /// <paramref name="canHandOver"/> says whether another agent could get a checkpoint now: a re-queued lost attempt
+    /// whose checkpoint nobody can hand over starts over (see <see cref="StartOverWithoutCheckpoint"/>).
     /// </summary>
-    public async Task<ClaimOutcome> ClaimNextTrialAsync(IReadOnlyCollection<string> workloads, string agentId, int slot, CancellationToken ct = default)
+    public async Task<ClaimOutcome> ClaimNextTrialAsync(IReadOnlyCollection<string> workloads, string agentId, int slot,
+        Func<CheckpointPointer, bool> canHandOver, CancellationToken ct = default)
     {
         // A model-based proposal (a GP refit: tens to hundreds of ms) is made before the write transaction, so SQLite's
         // write lock is not held meanwhile; inside, it is used only if the study has not moved on.
@@ -181,12 +184,13 @@ public sealed partial class StudyStore(IDbContextFactory<HyperTuneDbContext> con
                 continue;
             }
 
+            var startedOver = StartOverWithoutCheckpoint(trial, agentId, canHandOver);
             trial.State = TrialState.Running;
             trial.Attempt++;
             trial.AgentId = agentId;
             trial.Slot = slot;
             trial.StartedAt = clock.GetUtcNow();
-            trial.Reason = null;
+            trial.Reason = startedOver;
             Claimed(trial, agentId, trial.StartedAt.Value);
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);

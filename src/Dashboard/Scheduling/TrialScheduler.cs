@@ -1,4 +1,5 @@
 using HyperTune.Dashboard.Agents;
+using HyperTune.Dashboard.Checkpoints;
 using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Grpc;
 using HyperTune.Dashboard.Live;
@@ -11,6 +12,7 @@ public sealed class TrialScheduler(
     AgentRegistry registry,
     StudyStore store,
     StudyEvents events,
+    CheckpointRelay checkpoints,
     ILogger<TrialScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan FallbackTick = TimeSpan.FromSeconds(10);
@@ -39,7 +41,7 @@ public sealed class TrialScheduler(
         {
             while (!agent.Closed.IsCancellationRequested && agent.FreeSlot() is { } slot)
             {
-                var (claim, stagesAdded) = await store.ClaimNextTrialAsync(agent.Workloads, agent.AgentId, slot, ct);
+                var (claim, stagesAdded) = await store.ClaimNextTrialAsync(agent.Workloads, agent.AgentId, slot, checkpoints.CanHandOver, ct);
                 foreach (var studyId in stagesAdded.Distinct())
                 {
                     events.Publish(new StagesChanged(studyId));
