@@ -7,6 +7,12 @@ namespace HyperTune.Protos.V1;
 /// <summary>Moves checkpoint files over the Checkpoints service in chunks, with a SHA-256 over the whole file.</summary>
 public static class CheckpointTransfer
 {
+    /// <summary>
+    /// The header naming the calling agent on Checkpoints calls (its Agent:Id). A per-agent token must match it; the shared
+    /// token may name only an agent without a token of its own, as on the hub.
+    /// </summary>
+    public const string AgentIdHeader = "hypertune-agent-id";
+
     /// <summary>Chunk size: well under gRPC's default 4 MB message limit.</summary>
     public const int ChunkBytes = 1 << 20;
 
@@ -43,8 +49,10 @@ public static class CheckpointTransfer
     /// <summary>
     /// Reads chunks into <paramref name="destination"/>, checking order, size and hash; throws
     /// <see cref="InvalidDataException"/> naming what is wrong. Returns the ref of the first chunk and the byte count.
+    /// <paramref name="accept"/>, when given, sees the ref before any byte is written and may throw to refuse it.
     /// </summary>
-    public static async Task<(CheckpointRef Reference, long Bytes)> ReceiveAsync(IAsyncStreamReader<CheckpointChunk> chunks, Stream destination, long maxBytes, CancellationToken ct)
+    public static async Task<(CheckpointRef Reference, long Bytes)> ReceiveAsync(IAsyncStreamReader<CheckpointChunk> chunks, Stream destination, long maxBytes, CancellationToken ct,
+        Func<CheckpointRef, Task>? accept = null)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         CheckpointRef? reference = null;
@@ -61,6 +69,8 @@ public static class CheckpointTransfer
                 {
                     throw new InvalidDataException($"checkpoint size {expected} bytes is outside [0, {maxBytes}]");
                 }
+
+                await (accept?.Invoke(reference) ?? Task.CompletedTask).ConfigureAwait(false);
             }
 
             if (chunk.Offset != received)

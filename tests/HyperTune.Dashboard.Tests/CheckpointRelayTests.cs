@@ -85,24 +85,79 @@ public sealed class CheckpointRelayTests
     }
 
     [Fact]
-    public async Task Download_OfACheckpointNobodyHolds_IsNotFoundAndSaysWhich()
+    public async Task Download_WhileItsHolderIsGone_IsUnavailableAndSaysWhere()
     {
         await using var dashboard = await RunningDashboard.StartAsync();
-        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        await using var holder = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "holder");
+        var source = await SourceWithCheckpointAsync(dashboard, holder);
+        await dashboard.PostAsync($"/api/trials/{source.TrialId}/fork", """{ "epoch": 1 }""");
+        await using var other = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "other");
+        var start = (await other.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
 
-        var ex = await Assert.ThrowsAsync<RpcException>(() => DownloadAsync(agent, new CheckpointRef { TrialId = 99, Attempt = 1, Epoch = 2 }));
+        // The holder is gone, and with it the only copy.
+        await holder.DisposeAsync();
+        await WaitUntilOfflineAsync(dashboard, "holder");
+        var ex = await Assert.ThrowsAsync<RpcException>(() => DownloadAsync(other, start.Resume.Checkpoint));
 
-        Assert.Equal(StatusCode.NotFound, ex.StatusCode);
-        Assert.Equal("no agent holds the checkpoint of trial 99 (attempt 1) after epoch 2", ex.Status.Detail);
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Equal($"the checkpoint of trial {source.TrialId} (attempt 1) after epoch 1 is on agent holder, which is not connected", ex.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Download_ByAnAgentThatRunsNoTrialFromIt_IsPermissionDeniedAndSaysWhy()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var holder = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "holder");
+        var source = await SourceWithCheckpointAsync(dashboard, holder);
+        await using var stranger = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "stranger");
+        var reference = new CheckpointRef { TrialId = source.TrialId, Attempt = source.Attempt, Epoch = 1 };
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => DownloadAsync(stranger, reference));
+        var asked = await holder.ReceivesWithinAsync(HubMessage.KindOneofCase.SendCheckpoint, TimeSpan.FromMilliseconds(500));
+
+        Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+        Assert.Equal($"agent \"stranger\" runs no trial that starts from the checkpoint of trial {source.TrialId} (attempt 1) after epoch 1", ex.Status.Detail);
+        Assert.False(asked, "the holder was asked to upload for an agent that may not have the checkpoint");
+    }
+
+    [Fact]
+    public async Task Upload_ByAnAgentThatDoesNotHoldIt_IsPermissionDeniedAndNothingIsKept()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var holder = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "holder");
+        var source = await SourceWithCheckpointAsync(dashboard, holder);
+        await using var stranger = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "stranger");
+        var reference = new CheckpointRef { TrialId = source.TrialId, Attempt = source.Attempt, Epoch = 1 };
+
+        var ex = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(stranger, reference, [1, 2, 3]));
+
+        Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+        Assert.Equal($"agent \"stranger\" may not upload the checkpoint of trial {source.TrialId} (attempt 1) after epoch 1: agent \"holder\" holds it", ex.Status.Detail);
+        Assert.False(Directory.Exists(Path.Combine(dashboard.DataDir, "checkpoints")) && Directory.EnumerateFiles(Path.Combine(dashboard.DataDir, "checkpoints")).Any());
+    }
+
+    [Fact]
+    public async Task Call_NamingNoAgent_IsPermissionDeniedSayingWhichHeader()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        using var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(dashboard.GrpcUri);
+        var client = new Protos.V1.Checkpoints.CheckpointsClient(channel);
+
+        using var call = client.Download(new CheckpointRef { TrialId = 1, Attempt = 1, Epoch = 1 }, new Metadata { { "authorization", $"Bearer {RunningDashboard.Token}" } });
+        var ex = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+
+        Assert.Equal(StatusCode.PermissionDenied, ex.StatusCode);
+        Assert.Equal("the call names no agent: send the hypertune-agent-id header with the agent's id", ex.Status.Detail);
     }
 
     [Fact]
     public async Task Upload_WithAWrongHash_IsRefusedAndNothingIsKept()
     {
         await using var dashboard = await RunningDashboard.StartAsync();
-        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
-        using var call = agent.Checkpoints.Upload(agent.Headers);
-        var reference = new CheckpointRef { TrialId = 1, Attempt = 1, Epoch = 1 };
+        await using var holder = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token, "holder");
+        var source = await SourceWithCheckpointAsync(dashboard, holder);
+        using var call = holder.Checkpoints.Upload(holder.Headers);
+        var reference = new CheckpointRef { TrialId = source.TrialId, Attempt = source.Attempt, Epoch = 1 };
 
         await call.RequestStream.WriteAsync(new CheckpointChunk { Ref = reference, TotalBytes = 3, Data = Google.Protobuf.ByteString.CopyFrom(1, 2, 3), Sha256 = "00" });
         await call.RequestStream.CompleteAsync();
@@ -111,6 +166,31 @@ public sealed class CheckpointRelayTests
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         Assert.StartsWith("checkpoint SHA-256 ", ex.Status.Detail, StringComparison.Ordinal);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(dashboard.DataDir, "checkpoints")));
+    }
+
+    private static async Task WaitUntilOfflineAsync(RunningDashboard dashboard, string agentId)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            if (!(await dashboard.GetJsonAsync("/api/agents")).EnumerateArray().Any(a => a.GetProperty("id").GetString() == agentId && a.GetProperty("online").GetBoolean()))
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"agent {agentId} still shown online after 20 s");
+    }
+
+    /// <summary>The study's trial runs on <paramref name="holder"/>, which keeps a checkpoint after epoch 1 (acknowledged).</summary>
+    private static async Task<StartTrial> SourceWithCheckpointAsync(RunningDashboard dashboard, ScriptedAgent holder)
+    {
+        await dashboard.CreateStudyAsync(Spec);
+        var source = (await holder.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        await holder.ReportAsync(source.TrialId, source.Attempt, 1, 1, Accuracy, 1);
+        await holder.NextAsync(HubMessage.KindOneofCase.Ack);
+        return source;
     }
 
     private static async Task<byte[]> DownloadAsync(ScriptedAgent agent, CheckpointRef reference)

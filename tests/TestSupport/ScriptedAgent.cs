@@ -24,7 +24,7 @@ public sealed class ScriptedAgent : IAsyncDisposable
         reader = Task.Run(ReadAsync);
     }
 
-    /// <summary>The headers of its calls (the bearer token), for other services on the same channel.</summary>
+    /// <summary>The headers of its calls (the bearer token, its agent id), for other services on the same channel.</summary>
     public Metadata Headers { get; }
 
     /// <summary>The Checkpoints service on the agent's channel.</summary>
@@ -55,7 +55,7 @@ public sealed class ScriptedAgent : IAsyncDisposable
     public static async Task<ScriptedAgent> ConnectAsync(Uri grpc, string? token, Hello hello)
     {
         var channel = GrpcChannel.ForAddress(grpc);
-        var headers = new Metadata();
+        var headers = new Metadata { { CheckpointTransfer.AgentIdHeader, hello.AgentId } };
         if (token is not null)
         {
             headers.Add("authorization", $"Bearer {token}");

@@ -53,6 +53,9 @@ public sealed class CheckpointClient(IOptions<AgentOptions> options, AgentTokenS
 
     public void Dispose() => _channel.Dispose();
 
+    /// <summary>The token and, since a checkpoint is only for its holder and the agents resuming from it, this agent's id.</summary>
     private Metadata Headers() =>
-        tokens.TryRead(out var whyNot) is { } token ? new Metadata { { "authorization", $"Bearer {token}" } } : throw new InvalidOperationException(whyNot);
+        tokens.TryRead(out var whyNot) is { } token
+            ? new Metadata { { "authorization", $"Bearer {token}" }, { CheckpointTransfer.AgentIdHeader, options.Value.Id } }
+            : throw new InvalidOperationException(whyNot);
 }

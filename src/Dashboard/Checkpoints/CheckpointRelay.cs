@@ -62,8 +62,11 @@ public sealed class CheckpointRelay(IOptions<DashboardOptions> options, AgentReg
         }
     }
 
-    /// <summary>Stores an uploaded checkpoint (checked chunk by chunk and by SHA-256) and wakes the downloads waiting for it.</summary>
-    public async Task<long> ReceiveAsync(IAsyncStreamReader<CheckpointChunk> chunks, CancellationToken ct)
+    /// <summary>
+    /// Stores an uploaded checkpoint (checked chunk by chunk and by SHA-256) and wakes the downloads waiting for it.
+    /// <paramref name="accept"/> sees its ref before any byte is kept and throws to refuse it.
+    /// </summary>
+    public async Task<long> ReceiveAsync(IAsyncStreamReader<CheckpointChunk> chunks, Func<CheckpointRef, Task> accept, CancellationToken ct)
     {
         Directory.CreateDirectory(Folder);
         var temporary = Path.Combine(Folder, $"upload-{Guid.NewGuid():N}.tmp");
@@ -73,7 +76,7 @@ public sealed class CheckpointRelay(IOptions<DashboardOptions> options, AgentReg
             long bytes;
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
             {
-                (reference, bytes) = await CheckpointTransfer.ReceiveAsync(chunks, file, MaxBytes, ct);
+                (reference, bytes) = await CheckpointTransfer.ReceiveAsync(chunks, file, MaxBytes, ct, accept);
                 file.Flush(flushToDisk: true);
             }
 

@@ -814,6 +814,14 @@ public sealed partial class StudyStore(IDbContextFactory<HyperTuneDbContext> con
         return trial is not null && CheckpointEpochs(trial).Contains(epoch) ? trial.CheckpointAgentId : null;
     }
 
+    /// <summary>Whether <paramref name="agentId"/> runs a trial whose attempt starts from this checkpoint (a fork, or a resume on another agent).</summary>
+    public async Task<bool> RunsTrialFromCheckpointAsync(string agentId, long trialId, int attempt, int epoch, CancellationToken ct = default)
+    {
+        await using var db = await contexts.CreateDbContextAsync(ct);
+        return await db.Trials.AnyAsync(t => t.State == TrialState.Running && t.AgentId == agentId
+            && t.ResumeTrialId == trialId && t.ResumeAttempt == attempt && t.ResumeEpoch == epoch, ct);
+    }
+
     private static IReadOnlyList<int> CheckpointEpochs(TrialRow trial) =>
         trial.CheckpointEpochsJson is null ? [] : JsonSerializer.Deserialize<int[]>(trial.CheckpointEpochsJson) ?? [];
 
