@@ -38,6 +38,48 @@ public sealed class SignInPageTests
     }
 
     [Fact]
+    public async Task ChangePasswordPage_FromTheAppBar_ChangesItKeepsTheSessionAndOnlyTheNewOneSignsIn()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await dashboard.CreateUserAsync("vera", Roles.Viewer);
+        await using var browser = await Browser.LaunchAsync();
+        var page = browser.Page;
+        await browser.LoginAsync(dashboard.WebUri, "vera");
+        await page.GotoAsync(dashboard.WebUri.ToString());
+        await page.Locator("[data-testid=signed-in-user]").ClickAsync();
+        await page.Locator("[data-testid=password-current]").WaitForAsync();
+
+        // A wrong current password is refused and changes nothing; two different new ones are caught before that.
+        await page.FillAsync("[data-testid=password-current]", "not the password at all");
+        await page.FillAsync("[data-testid=password-new]", "a brand new passphrase");
+        await page.FillAsync("[data-testid=password-confirm]", "a brand new passphrase");
+        await page.ClickAsync("[data-testid=password-submit]");
+        await Assertions.Expect(page.Locator("[data-testid=password-error]")).ToHaveTextAsync("The current password is wrong.");
+        await page.FillAsync("[data-testid=password-current]", RunningDashboard.Password);
+        await page.FillAsync("[data-testid=password-new]", "a brand new passphrase");
+        await page.FillAsync("[data-testid=password-confirm]", "another passphrase");
+        await page.ClickAsync("[data-testid=password-submit]");
+        await Assertions.Expect(page.Locator(".ht-account-error").First).ToHaveTextAsync("The two new passwords differ");
+        await page.FillAsync("[data-testid=password-current]", RunningDashboard.Password);
+        await page.FillAsync("[data-testid=password-new]", "a brand new passphrase");
+        await page.FillAsync("[data-testid=password-confirm]", "a brand new passphrase");
+        await page.ClickAsync("[data-testid=password-submit]");
+        await Assertions.Expect(page.Locator("[data-testid=password-changed]")).ToBeVisibleAsync();
+        await browser.ScreenshotAsync("password-changed");
+
+        // This browser stays signed in; after signing out, only the new password works.
+        await page.GotoAsync(dashboard.WebUri.ToString());
+        await Assertions.Expect(page.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("vera · viewer");
+        await page.Locator("[data-testid=sign-out]").ClickAsync();
+        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/login");
+        var old = await Assert.ThrowsAsync<InvalidOperationException>(() => browser.LoginAsync(dashboard.WebUri, "vera"));
+        Assert.Contains("Wrong user name or password.", old.Message, StringComparison.Ordinal);
+        await browser.LoginAsync(dashboard.WebUri, "vera", "a brand new passphrase");
+        await page.GotoAsync(dashboard.WebUri.ToString());
+        await Assertions.Expect(page.Locator("[data-testid=signed-in-user]")).ToHaveTextAsync("vera · viewer");
+    }
+
+    [Fact]
     public async Task SetupPage_FirstStart_CreatesTheAdminAndSignsIn()
     {
         await using var dashboard = await RunningDashboard.StartAsync(seedAdmin: false);
