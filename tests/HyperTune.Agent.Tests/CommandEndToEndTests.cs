@@ -125,7 +125,7 @@ public sealed class CommandEndToEndTests
         Assert.Equal(System.Net.HttpStatusCode.Accepted, status);
         Assert.Equal("kill", requested.GetProperty("command").GetProperty("command").GetString());
         var trial = (await WaitForEndAsync(dashboard, studyId, 1))[0];
-        Assert.Equal(("stopped", "killed by user"), (trial.GetProperty("state").GetString(), trial.GetProperty("reason").GetString()));
+        Assert.Equal(("stopped", "killed by admin"), (trial.GetProperty("state").GetString(), trial.GetProperty("reason").GetString()));
         Assert.Equal(("done", "killed"), (trial.GetProperty("command").GetProperty("delivery").GetString(), trial.GetProperty("command").GetProperty("label").GetString()));
         var log = await LogLinesAsync(dashboard, trial, "[hypertune] killed: killing the process tree");
         Assert.DoesNotContain(log, l => l.Contains("SIGINT", StringComparison.Ordinal) || l.Contains("SIGTERM", StringComparison.Ordinal));

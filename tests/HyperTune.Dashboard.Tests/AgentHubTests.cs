@@ -186,7 +186,7 @@ public sealed class AgentHubTests
         Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
         var trial = (await dashboard.WaitForTrialsAsync(studyId, t => t[0].GetProperty("state").GetString() == "stopped", TimeSpan.FromSeconds(10)))[0];
         Assert.Equal(1, trial.GetProperty("epochs").GetArrayLength());
-        Assert.Equal("stopped by user", trial.GetProperty("reason").GetString());
+        Assert.Equal("stopped by admin", trial.GetProperty("reason").GetString());
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using HyperTune.Dashboard.Security;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -24,6 +25,27 @@ public sealed class TrialCommandTests
         """;
 
     [Fact]
+    public async Task Stop_ByAnOperator_NamesThemInTheReasonTheAgentGetsAndOnTheCommand()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync();
+        await using var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        await dashboard.CreateStudyAsync(Spec());
+        var start = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
+        using var olga = await dashboard.CreateUserAsync("olga", Roles.Operator);
+
+        using var response = await olga.PostAsync($"/api/trials/{start.TrialId}/stop", null);
+        var stop = (await agent.NextAsync(HubMessage.KindOneofCase.StopTrial)).StopTrial;
+        await agent.ConfirmAsync(stop);
+        await agent.FinishAsync(stop.TrialId, stop.Attempt, 1, TrialOutcome.Stopped, stop.Reason);
+        var done = await WaitForCommandAsync(dashboard, start.TrialId, "done");
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal("stopped by olga", stop.Reason);
+        Assert.Equal(("stopped", "stopped by olga"), (done.GetProperty("state").GetString(), done.GetProperty("reason").GetString()));
+        Assert.Equal("olga", done.GetProperty("command").GetProperty("by").GetString());
+    }
+
+    [Fact]
     public async Task Stop_RunningTrial_GoesRequestedThenDeliveredThenStopped()
     {
         await using var dashboard = await RunningDashboard.StartAsync();
@@ -42,7 +64,7 @@ public sealed class TrialCommandTests
         Assert.Equal(HttpStatusCode.Accepted, status);
         Assert.Equal(("stop", "requested", "stop requested"), Command(requested));
         Assert.Equal("running", requested.GetProperty("state").GetString());
-        Assert.Equal((StopMode.Graceful, start.Attempt, "stopped by user"), (stop.Mode, stop.Attempt, stop.Reason));
+        Assert.Equal((StopMode.Graceful, start.Attempt, "stopped by admin"), (stop.Mode, stop.Attempt, stop.Reason));
         Assert.Equal(("stop", "delivered", "stop delivered"), Command(delivered));
         Assert.Equal("agent scripted-agent has it", delivered.GetProperty("command").GetProperty("message").GetString());
         Assert.Equal(("stop", "done", "stopped"), Command(done));
@@ -84,9 +106,9 @@ public sealed class TrialCommandTests
 
         Assert.Equal(HttpStatusCode.Accepted, status);
         Assert.Equal(("kill", "requested", "kill requested"), Command(requested));
-        Assert.Equal((StopMode.Kill, "killed by user"), (kill.Mode, kill.Reason));
+        Assert.Equal((StopMode.Kill, "killed by admin"), (kill.Mode, kill.Reason));
         Assert.Equal(("kill", "done", "killed"), Command(done));
-        Assert.Equal(("stopped", "killed by user"), (done.GetProperty("state").GetString(), done.GetProperty("reason").GetString()));
+        Assert.Equal(("stopped", "killed by admin"), (done.GetProperty("state").GetString(), done.GetProperty("reason").GetString()));
     }
 
     [Fact]
@@ -174,8 +196,8 @@ public sealed class TrialCommandTests
 
         Assert.Equal(HttpStatusCode.Accepted, status);
         Assert.Equal(("pause", "requested", "pause requested"), Command(requested));
-        Assert.Equal((StopMode.Pause, "paused by user"), (pause.Mode, pause.Reason));
-        Assert.Equal(("paused", "paused by user; resume continues from its checkpoint after epoch 2"),
+        Assert.Equal((StopMode.Pause, "paused by admin"), (pause.Mode, pause.Reason));
+        Assert.Equal(("paused", "paused by admin; resume continues from its checkpoint after epoch 2"),
             (paused.GetProperty("state").GetString(), paused.GetProperty("reason").GetString()));
         Assert.Equal(("pause", "done", "paused"), Command(paused));
         Assert.Equal("waiting", waiting);
@@ -225,7 +247,7 @@ public sealed class TrialCommandTests
         var running = await WaitForCommandAsync(dashboard, start.TrialId, "done");
 
         Assert.Equal(HttpStatusCode.Accepted, status);
-        Assert.Equal(("queued", "re-run by user after it failed"), (requested.GetProperty("state").GetString(), requested.GetProperty("reason").GetString()));
+        Assert.Equal(("queued", "re-run by admin after it failed"), (requested.GetProperty("state").GetString(), requested.GetProperty("reason").GetString()));
         Assert.Equal(("rerun", "requested", "re-run requested"), Command(requested));
         Assert.Equal((start.TrialId, 2, null), (again.TrialId, again.Attempt, again.Resume));
         Assert.Equal(("rerun", "done", "re-run started"), Command(running));
@@ -291,9 +313,9 @@ public sealed class TrialCommandTests
 
         var (status, stopped) = await dashboard.PostAsync($"/api/trials/{start.TrialId}/stop", "");
 
-        Assert.Equal("paused by user; resume starts it over from epoch 1 (it has no checkpoint yet)", paused.GetProperty("reason").GetString());
+        Assert.Equal("paused by admin; resume starts it over from epoch 1 (it has no checkpoint yet)", paused.GetProperty("reason").GetString());
         Assert.Equal(HttpStatusCode.Accepted, status);
-        Assert.Equal(("stopped", "stopped by user while paused"), (stopped.GetProperty("state").GetString(), stopped.GetProperty("reason").GetString()));
+        Assert.Equal(("stopped", "stopped by admin while paused"), (stopped.GetProperty("state").GetString(), stopped.GetProperty("reason").GetString()));
         Assert.Equal(("stop", "done", "stopped"), Command(stopped));
         Assert.False(await agent.ReceivesWithinAsync(HubMessage.KindOneofCase.StopTrial, TimeSpan.FromSeconds(1)));
     }

@@ -121,7 +121,7 @@ public sealed class RealAgentTests
         await browser.ScreenshotAsync("real-after-clone");
 
         var trials = await dashboard.GetJsonAsync("/api/studies/1/trials");
-        Assert.Equal(("stopped", "stopped by user"), (trials[0].GetProperty("state").GetString(), trials[0].GetProperty("reason").GetString()));
+        Assert.Equal(("stopped", "stopped by admin"), (trials[0].GetProperty("state").GetString(), trials[0].GetProperty("reason").GetString()));
         Assert.True(trials[0].GetProperty("epochs").GetArrayLength() >= 1);
         Assert.Equal(2, trials[1].GetProperty("epochs").GetArrayLength());
         Assert.Equal(trials[0].GetProperty("params").GetProperty("lr").GetDouble(), trials[1].GetProperty("params").GetProperty("lr").GetDouble());

@@ -381,7 +381,7 @@ public sealed record TrialDto(long Id, long StudyId, int Number, string State, I
         epochs is null ? null : [.. epochs.Select(e => new EpochDto(e.Epoch, e.Metrics))],
         t.Tags, t.Notes, t.LastMetrics)
     {
-        Command = t.Command is { } c ? new CommandDto(c.Command.ToWire(), c.State.ToWire(), c.Label, c.At, c.Message) : null,
+        Command = t.Command is { } c ? new CommandDto(c.Command.ToWire(), c.State.ToWire(), c.Label, c.At, c.Message, c.By) : null,
     };
 
     /// <summary>The last command a person gave the trial and how far it got; null when none was given.</summary>
@@ -391,8 +391,8 @@ public sealed record TrialDto(long Id, long StudyId, int Number, string State, I
     public static string KindName(bool rangeTest, string otherwise = "training") => rangeTest ? LrRangeTestSpec.Field : otherwise;
 }
 
-/// <summary>A person's command on a trial: which ("stop", "kill", "pause", "resume", "rerun", "clone", "fork"), its delivery ("requested", "delivered", "done", "failed"), the chip's words, since when, and a sentence.</summary>
-public sealed record CommandDto(string Command, string Delivery, string Label, DateTimeOffset At, string? Message);
+/// <summary>A person's command on a trial: which ("stop", "kill", "pause", "resume", "rerun", "clone", "fork"), its delivery ("requested", "delivered", "done", "failed"), the chip's words, since when, a sentence, and who gave it.</summary>
+public sealed record CommandDto(string Command, string Delivery, string Label, DateTimeOffset At, string? Message, string? By);
 
 /// <summary>The checkpoint a trial continues from: trial, attempt, and the epoch it was saved after.</summary>
 public sealed record ResumeDto(long TrialId, int Attempt, int Epoch);

@@ -121,6 +121,9 @@ public sealed class TrialRow
     public DateTimeOffset? CommandAt { get; set; }
 
     public string? CommandMessage { get; set; }
+
+    /// <summary>The user name of whoever gave <see cref="Command"/> (null when nobody signed in gave it).</summary>
+    public string? CommandBy { get; set; }
 }
 
 /// <summary>One epoch report, unique on (trial, attempt, seq) so a replay is stored once.</summary>

@@ -1,3 +1,4 @@
+using HyperTune.Dashboard.Security;
 using HyperTune.Shared.Trials;
 using Microsoft.EntityFrameworkCore;
 
@@ -146,7 +147,7 @@ public sealed partial class StudyStore
         }
 
         trial.State = TrialState.Queued;
-        trial.Reason = $"resumed by user; {StartsFrom(trial)}";
+        trial.Reason = $"resumed by {Actor}; {StartsFrom(trial)}";
         Record(trial, TrialCommand.Resume, CommandDelivery.Requested, "waits for a free slot", clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         return new CommandOutcome(ToView(trial), true);
@@ -178,7 +179,7 @@ public sealed partial class StudyStore
 
         (trial.EpochCount, trial.LastValue, trial.BestValue) = (0, null, null);
         (trial.StartedAt, trial.EndedAt, trial.Slot, trial.PruneReason, trial.StopRequestedAt) = (null, null, null, null, null);
-        trial.Reason = $"re-run by user after it {ended}";
+        trial.Reason = $"re-run by {Actor} after it {ended}";
         Record(trial, TrialCommand.Rerun, CommandDelivery.Requested, "waits for a free slot", clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
         return new CommandOutcome(ToView(trial), true);
@@ -259,7 +260,7 @@ public sealed partial class StudyStore
             return false;
         }
 
-        End(trial, command == TrialCommand.Pause ? TrialState.Paused : TrialState.Stopped, $"{command.Done()} by user ({lostReason})", now);
+        End(trial, command == TrialCommand.Pause ? TrialState.Paused : TrialState.Stopped, $"{command.Done()} by {trial.CommandBy ?? "user"} ({lostReason})", now);
         return true;
     }
 
@@ -316,11 +317,20 @@ public sealed partial class StudyStore
 
     private static void Record(TrialRow trial, TrialCommand command, CommandDelivery state, string? message, DateTimeOffset now)
     {
+        // A person's request names them; the dashboard's own follow-ups (an agent's answer) keep the name stored.
+        if (state == CommandDelivery.Requested && UserAccess.Current?.Identity?.Name is { } by)
+        {
+            trial.CommandBy = by;
+        }
+
         trial.Command = command;
         trial.CommandState = state;
         trial.CommandAt = now;
         trial.CommandMessage = message;
     }
+
+    /// <summary>Who acts, for the reasons a command leaves: the signed-in user giving it (the services demand one).</summary>
+    private static string Actor => UserAccess.Current?.Identity?.Name ?? "user";
 
     private static string NotIn(TrialRow? trial, long trialId, string states) => trial is null
         ? $"trial {trialId} does not exist"

@@ -935,7 +935,7 @@ public sealed partial class StudyStore(IDbContextFactory<HyperTuneDbContext> con
         LastMetrics = ParseMetrics(t.LastMetricsJson),
         Tags = ParseTags(t.TagsJson),
         Notes = t.Notes,
-        Command = t.Command is { } command ? new ControlCommandView(command, t.CommandState ?? CommandDelivery.Requested, t.CommandAt ?? t.CreatedAt, t.CommandMessage) : null,
+        Command = t.Command is { } command ? new ControlCommandView(command, t.CommandState ?? CommandDelivery.Requested, t.CommandAt ?? t.CreatedAt, t.CommandMessage, t.CommandBy) : null,
         RunFromAttempt = t.RunFromAttempt,
     };
 

@@ -102,7 +102,7 @@ public sealed record TrialView(
 }
 
 /// <summary>A person's last command on a trial: what, how far it got (requested, delivered, done, failed), since when, and a sentence.</summary>
-public sealed record ControlCommandView(TrialCommand Command, CommandDelivery State, DateTimeOffset At, string? Message)
+public sealed record ControlCommandView(TrialCommand Command, CommandDelivery State, DateTimeOffset At, string? Message, string? By = null)
 {
     /// <summary>What the delivery chip says: "stop requested", "stop delivered", "stopped", "stop failed".</summary>
     public string Label => State switch

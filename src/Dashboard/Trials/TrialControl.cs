@@ -33,10 +33,6 @@ public sealed record ControlResult(ControlStatus Status, TrialView? Trial, strin
 /// </summary>
 public sealed class TrialControl(StudyStore store, AgentRegistry registry, StudyEvents events, SchedulerSignal scheduler, UserAccess access, ILogger<TrialControl> logger)
 {
-    public const string StoppedByUser = "stopped by user";
-    public const string KilledByUser = "killed by user";
-    public const string PausedByUser = "paused by user";
-
     /// <summary>Graceful stop: queued or paused trials stop at once; a running one ends between two batches on its agent.</summary>
     public Task<ControlResult> StopAsync(long trialId, CancellationToken ct = default) => EndAsync(trialId, TrialCommand.Stop, ct);
 
@@ -172,7 +168,7 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
         else if (trial.State == TrialState.Paused && command != TrialCommand.Pause && trial.Command?.Command == command)
         {
             // The pause got there first: the stop now applies to the paused trial.
-            Publish((await store.StopIdleAsync(trial.Id, command, Reason(command), ct)).Trial);
+            Publish((await store.StopIdleAsync(trial.Id, command, Reason(command, By(trial)), ct)).Trial);
         }
         else if (await store.FailCommandAsync(trial.Id, command, $"{notThere}; it is {trial.State.ToWire()}", ct) is { } failed)
         {
@@ -218,8 +214,8 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
         if (trial.State != TrialState.Running)
         {
             var idle = command == TrialCommand.Pause
-                ? await store.PauseQueuedAsync(trial.Id, PausedByUser, ct)
-                : await store.StopIdleAsync(trial.Id, command, $"{Reason(command)} {(trial.State == TrialState.Paused ? "while paused" : "before it started")}", ct);
+                ? await store.PauseQueuedAsync(trial.Id, Reason(command, By(trial)), ct)
+                : await store.StopIdleAsync(trial.Id, command, $"{Reason(command, By(trial))} {(trial.State == TrialState.Paused ? "while paused" : "before it started")}", ct);
             return idle.Changed ? Published(idle.Trial!) : new ControlResult(ControlStatus.Conflict, idle.Trial, idle.Problem);
         }
 
@@ -240,7 +236,7 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
             return Published(await EndHereAsync(trial, command, CommandDelivery.Done, $"trial #{trial.Number} runs outside HyperTune (ask/tell): the dashboard {Ended(command)}", ct));
         }
 
-        if (registry.Find(trial.AgentId) is { } agent && agent.Send(StopMessage(trial, command)))
+        if (registry.Find(trial.AgentId) is { } agent && agent.Send(StopMessage(requested.Trial!, command)))
         {
             logger.LogInformation("{Command} of trial {TrialId} sent to agent {AgentId}", command, trial.Id, trial.AgentId);
             return new ControlResult(ControlStatus.Done, requested.Trial);
@@ -272,7 +268,7 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
 
     private async Task<TrialView> EndHereAsync(TrialView trial, TrialCommand command, CommandDelivery state, string message, CancellationToken ct)
     {
-        var ended = await store.EndWithoutAgentAsync(trial.Id, trial.Attempt, command, Reason(command), state, message, ct) ?? trial;
+        var ended = await store.EndWithoutAgentAsync(trial.Id, trial.Attempt, command, Reason(command, By(trial)), state, message, ct) ?? trial;
         if (trial.AgentId is not null)
         {
             registry.Find(trial.AgentId)?.Release(trial.Id);
@@ -299,15 +295,22 @@ public sealed class TrialControl(StudyStore store, AgentRegistry registry, Study
 
     private static HubMessage StopMessage(TrialView trial, TrialCommand command) => new()
     {
-        StopTrial = new StopTrial { TrialId = trial.Id, Attempt = trial.Attempt, Reason = Reason(command), Mode = ProtoMapping.ToMode(command) },
+        StopTrial = new StopTrial { TrialId = trial.Id, Attempt = trial.Attempt, Reason = Reason(command, By(trial)), Mode = ProtoMapping.ToMode(command) },
     };
 
-    private static string Reason(TrialCommand command) => command switch
+    /// <summary>The reason a Stop, Kill or Pause leaves on the trial, naming who gave it: "stopped by alice".</summary>
+    private static string Reason(TrialCommand command, string? by) => command switch
     {
-        TrialCommand.Kill => KilledByUser,
-        TrialCommand.Pause => PausedByUser,
-        _ => StoppedByUser,
-    };
+        TrialCommand.Kill => "killed",
+        TrialCommand.Pause => "paused",
+        _ => "stopped",
+    } + $" by {by ?? "user"}";
+
+    /// <summary>
+    /// Who gave the command: the signed-in user giving it now (every command demands one), or, when the dashboard acts
+    /// on its own (an agent's answer, a resend after a reconnect), the user stored with the trial's command.
+    /// </summary>
+    private static string? By(TrialView trial) => UserAccess.Current?.Identity?.Name ?? trial.Command?.By;
 
     private static string Ended(TrialCommand command) => command == TrialCommand.Pause ? "paused the trial" : "ended the trial as stopped";
 
