@@ -17,3 +17,10 @@ ensure_apt_packages() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -q
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 }
+
+# Node.js 18+ and npm, which build the dashboard's plotly.js from the npm registry at build time
+# (build/PlotlyBundle.targets); Debian 12's packages will do. Nothing is installed when both are on the PATH.
+ensure_node() {
+    command -v node >/dev/null && command -v npm >/dev/null && return 0
+    ensure_apt_packages nodejs npm
+}

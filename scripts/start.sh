@@ -12,6 +12,7 @@ source scripts/lib.sh
 
 if [[ ${1:-} != --no-build ]]; then
     ensure_apt_packages dataset-fashion-mnist curl
+    ensure_node
     dotnet build -c Release HyperTune.sln
 fi
 

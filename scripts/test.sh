@@ -8,6 +8,7 @@ source scripts/lib.sh
 
 # The Fashion-MNIST files for the agent's workloads; Chromium for the Playwright end-to-end tests; python3 for the command tests.
 ensure_apt_packages dataset-fashion-mnist chromium python3
+ensure_node
 
 rm -f tests/*/TestResults/results.trx
 status=0

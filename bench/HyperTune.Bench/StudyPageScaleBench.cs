@@ -160,6 +160,7 @@ internal static class StudyPageScaleBench
         var epochs = BenchArgs.Option(args, "--epochs", 50);
         var opens = BenchArgs.Option(args, "--opens", 5);
         var updates = BenchArgs.Option(args, "--updates", 30);
+        var screenshots = BenchArgs.Option(args, "--screenshots");
         var dataDir = BenchArgs.Option(args, "--data") ?? Path.Combine(Path.GetTempPath(), $"hypertune-study-page-{trials}x{epochs}");
         var command = $"dotnet run -c Release --project bench/HyperTune.Bench -- study-page --trials {trials} --epochs {epochs} --opens {opens} --updates {updates}";
         if (!File.Exists(Path.Combine(dataDir, "seeded")))
@@ -214,7 +215,15 @@ internal static class StudyPageScaleBench
                 await page.WaitForFunctionAsync("() => window.__probe.curves !== null", null, new() { Timeout = 60_000 });
                 openTimes.Add(await page.EvaluateAsync<double>("() => Math.max(window.__probe.ready, window.__probe.curves)"));
                 Console.Error.WriteLine($"  {name} open {i + 1}: " + await page.EvaluateAsync<string>(
-                    "() => { const t = performance.getEntriesByType('navigation')[0]; const p = window.__probe; const js = performance.getEntriesByType('resource').find(e => e.name.includes('plotly-3')); return `DOMContentLoaded ${t.domContentLoadedEventEnd.toFixed(0)} ms, plotly.js requested ${js?.startTime.toFixed(0)} ms and loaded ${js?.responseEnd.toFixed(0)} ms, page drawn ${p.page?.toFixed(0)} ms, curves drawn ${p.curves?.toFixed(0)} ms, ready ${p.ready.toFixed(0)} ms`; }"));
+                    "() => { const t = performance.getEntriesByType('navigation')[0]; const p = window.__probe; const js = performance.getEntriesByType('resource').find(e => e.name.includes('plotly-3')); return `DOMContentLoaded ${t.domContentLoadedEventEnd.toFixed(0)} ms, plotly.js requested ${js?.startTime.toFixed(0)} ms and loaded ${js?.responseEnd.toFixed(0)} ms, page drawn ${p.page?.toFixed(0)} ms, curves drawn ${p.curves?.toFixed(0)} ms, ready ${p.ready.toFixed(0)} ms, plots area ${document.querySelector('[data-testid=study-plots]')?.offsetHeight} px high`; }"));
+                if (screenshots is not null && i == 0)
+                {
+                    // The page as a person sees it once ready: the first screen, then the whole page.
+                    Directory.CreateDirectory(screenshots);
+                    await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, $"study-page-{name}.png") });
+                    await page.ScreenshotAsync(new() { Path = Path.Combine(screenshots, $"study-page-{name}-full.png"), FullPage = true });
+                }
+
                 if (i < opens - 1)
                 {
                     await page.CloseAsync();
@@ -222,6 +231,7 @@ internal static class StudyPageScaleBench
                 }
 
                 var (render, visible) = await LiveUpdatesAsync(dashboard, agent, page, studyId, updates);
+                Console.Error.WriteLine($"  {name}: plots area {await page.EvaluateAsync<int>("() => document.querySelector('[data-testid=study-plots]').offsetHeight")} px high once drawn");
                 rows.Add(FormattableString.Invariant(
                     $"| {name} | {count:N0} × {epochs} | {openTimes[0]:0} | {Median(openTimes.Skip(1).DefaultIfEmpty(openTimes[0]).ToList()):0} | {Percentile(render, 0.5):0} / {Percentile(render, 0.95):0} | {Percentile(visible, 0.5):0} / {Percentile(visible, 0.95):0} |"));
                 await page.CloseAsync();

@@ -3,6 +3,7 @@ using HyperTune.Dashboard.Agents;
 using HyperTune.Dashboard.Api;
 using HyperTune.Dashboard.Checkpoints;
 using HyperTune.Dashboard.Components;
+using HyperTune.Dashboard.Components.Charts;
 using HyperTune.Dashboard.Data;
 using HyperTune.Dashboard.Grpc;
 using HyperTune.Dashboard.Live;
@@ -10,6 +11,7 @@ using HyperTune.Dashboard.Scheduling;
 using HyperTune.Dashboard.Security;
 using HyperTune.Dashboard.Studies;
 using HyperTune.Dashboard.Trials;
+using Microsoft.AspNetCore.Rewrite;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -188,6 +190,8 @@ public static class DashboardApp
 
     public static void MapDashboard(this WebApplication app)
     {
+        // Plotly.Blazor's charts ask for its full plotly.js: they get the dashboard's smaller build instead.
+        app.UseRewriter(new RewriteOptions().AddRewrite(PlotlyScript.PlotlyBlazorScriptPattern, PlotlyScript.BundlePath, skipRemainingRules: true));
         app.UseSecurity();
         app.UseAntiforgery();
         app.MapStaticAssets();

@@ -1,3 +1,28 @@
+// Resolves once Plotly has drawn the plot (plotly.js may still be loading when .NET asks it to), false if it left the page.
+export function whenDrawn(id) {
+  return new Promise(resolve => {
+    const drawn = () => {
+      const plot = document.getElementById(id);
+      if (!plot) {
+        resolve(false);
+        return true;
+      }
+
+      if (plot._fullLayout && plot.on) {
+        resolve(true);
+        return true;
+      }
+
+      return false;
+    };
+    if (!drawn()) {
+      // Plotly.newPlot draws in one task, adding its SVG: the first change seen with its layout set is the drawn plot.
+      const observer = new MutationObserver(() => drawn() && observer.disconnect());
+      observer.observe(document.body, { childList: true, subtree: true });
+    }
+  });
+}
+
 // Hovering one learning curve fades the others, so one trial stands out among dozens; leaving the plot restores them.
 // The fading is browser-only (no round trip to the server) and the next redraw from the server clears it.
 export function highlightOnHover(id) {

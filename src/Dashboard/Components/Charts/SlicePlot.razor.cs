@@ -20,9 +20,14 @@ public partial class SlicePlot
     /// <summary>Height of one row of small plots, in pixels.</summary>
     public const int RowHeight = 260;
 
-    private int Rows => Math.Max(1, (Data.Axes.Count + Columns - 1) / Columns);
+    /// <summary>The height, in pixels, of the slice plots of <paramref name="parameters"/> searched parameters.</summary>
+    public static int HeightFor(int parameters) => (RowsFor(parameters) * RowHeight) + 40;
 
-    private string SliceStyle => $"height: {(Rows * RowHeight) + 40}px; width: 100%";
+    private static int RowsFor(int parameters) => Math.Max(1, (parameters + Columns - 1) / Columns);
+
+    private int Rows => RowsFor(Data.Axes.Count);
+
+    private string SliceStyle => $"height: {HeightFor(Data.Axes.Count)}px; width: 100%";
 
     protected override void OnParametersSet()
     {

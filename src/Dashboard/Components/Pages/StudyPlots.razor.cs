@@ -22,6 +22,13 @@ public sealed partial class StudyPlots : IDisposable
     /// <summary>The longest wait between two importance fits while trials keep finishing.</summary>
     public static readonly TimeSpan LongestImportanceWait = TimeSpan.FromSeconds(5);
 
+    private const int BestSoFarHeight = 320;
+    private const int ContourHeight = 420;
+    private const int ParallelHeight = 400;
+
+    // A row's title (subtitle1) and the grid's spacing (measured in Chromium: the drawn grid is within a few pixels).
+    private const int RowExtra = 50;
+
     private readonly PlotThrottle plots;
     private readonly PlotThrottle importanceFits;
     private StudyPlotData data = null!;
@@ -88,6 +95,12 @@ public sealed partial class StudyPlots : IDisposable
         changed = false;
         return render;
     }
+
+    // The grid's height once drawn (on a wide screen, where the charts pair up): the table below keeps its place when
+    // the plots replace the progress bar. With too few trials the charts show sentences, and nothing is kept free.
+    private int PendingHeight() => data.Trials.Count < SlicePlot.MinTrials || data.Axes.Count == 0
+        ? 0
+        : BestSoFarHeight + SlicePlot.HeightFor(data.Axes.Count) + ContourHeight + ParallelHeight + (4 * RowExtra);
 
     private async Task RebuildAsync(CancellationToken cancellation)
     {
