@@ -2,7 +2,6 @@ using System.Net;
 using System.Text.RegularExpressions;
 using HyperTune.Dashboard.Agents;
 using HyperTune.Dashboard.Data;
-using HyperTune.Dashboard.Live;
 using HyperTune.Dashboard.Security;
 using HyperTune.TestSupport;
 using Microsoft.Data.Sqlite;
@@ -235,52 +234,37 @@ public sealed partial class FaultInjectionTests
             issued = await tokens.CreateAsync("revoked-agent");
         }
 
-        // Revoked the moment its first epoch is committed: on any machine its trial still has epochs left to train.
-        var revoked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var revoking = 0;
-        using var revokeOnFirstEpoch = dashboard.App.Services.GetRequiredService<StudyEvents>().Subscribe(e =>
-        {
-            if (e is EpochRecorded && Interlocked.Exchange(ref revoking, 1) == 0)
-            {
-                _ = Task.Run(async () =>
-                {
-                    using var acting = UserAccess.ActAs(admin);
-                    try
-                    {
-                        await tokens.RevokeAsync(issued.Token.Id);
-                        revoked.SetResult();
-                    }
-                    catch (Exception ex)
-                    {
-                        revoked.SetException(ex);
-                    }
-                });
-            }
-        });
         await using var doomed = AgentProcess.Start(dashboard.GrpcUri, "revoked-agent", Home(dashboard.DataDir, "revoked-agent"),
             new Dictionary<string, string> { ["Agent:Token"] = issued.Secret });
+        // Frozen (SIGSTOP) the moment it says it trained its second epoch: on any machine the first is sent and the trial far from done.
+        doomed.FreezeOnLine(" epoch 2:");
         AgentProcess? second = null;
         await ExplainedByAsync([("revoked agent", () => doomed.Output), ("second agent", () => second?.Output ?? "")], async () =>
         {
             var studyId = await dashboard.CreateStudyAsync(Study(LongEpochs));
-            await revoked.Task.WaitAsync(StudyTimeout);
-            var victim = Assert.Single(await ReadTrialsAsync(dashboard), t => t.AgentId == "revoked-agent");
-            var storedAtRevocation = (await ReadEpochsAsync(dashboard)).Where(p => p.Trial == victim.Id).ToList();
-            Assert.True(victim.State == "Running" && storedAtRevocation.Count < LongEpochs,
-                $"trial {victim.Id} was {victim.State} with {storedAtRevocation.Count} epoch(s) stored at the revocation: it landed too late");
+            await doomed.WaitForLineAsync(" epoch 2:", StudyTimeout);
+            var victim = await WaitForRunningTrialWithEpochsAsync(dashboard, studyId);
+            using (UserAccess.ActAs(admin))
+            {
+                await tokens.RevokeAsync(issued.Token.Id);
+            }
+
             var dropped = await WaitUntilAsync(async () => !await IsOnlineAsync(dashboard, "revoked-agent"), TimeSpan.FromSeconds(10));
             Assert.True(dropped, "the revoked agent was still connected 10 s after the revocation");
+            var storedAtRevocation = (await ReadEpochsAsync(dashboard)).Where(p => p.Trial == victim).ToList();
+            Assert.InRange(storedAtRevocation.Count, 1, LongEpochs - 1);
+            doomed.Continue();
             second = AgentProcess.Start(dashboard.GrpcUri, SecondAgentId, Home(dashboard.DataDir, SecondAgentId));
             var refusedAgain = await doomed.WaitForLineAsync("refused the agent token", StudyTimeout);
 
             await WaitForStudyEndAsync(dashboard, studyId);
 
             Assert.Contains("was revoked", refusedAgain, StringComparison.Ordinal);
+            Assert.Equal(storedAtRevocation, (await ReadEpochsAsync(dashboard)).Where(p => p.Trial == victim && p.Attempt == 1));
             var trials = await ReadTrialsAsync(dashboard);
-            Assert.All(trials, t => Assert.Equal("Completed", t.State));
-            var rerun = trials.Single(t => t.Id == victim.Id);
+            var rerun = trials.Single(t => t.Id == victim);
             Assert.Equal($"attempt 2, lost retries 1, on {SecondAgentId}", $"attempt {rerun.Attempt}, lost retries {rerun.LostRetries}, on {rerun.AgentId}");
-            Assert.Equal(storedAtRevocation, (await ReadEpochsAsync(dashboard)).Where(p => p.Trial == victim.Id && p.Attempt == victim.Attempt));
+            Assert.All(trials, t => Assert.Equal("Completed", t.State));
             await AssertEveryEpochStoredOnceAsync(dashboard, trials, LongEpochs);
         }, cleanUp: async () => await (second?.DisposeAsync() ?? ValueTask.CompletedTask));
     }

@@ -51,6 +51,12 @@ public sealed class AgentProcess : IAsyncDisposable
     public Task<string> WaitForLineAsync(string text, TimeSpan timeout) =>
         _process.WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), timeout);
 
+    /// <summary>Freezes the agent (SIGSTOP) the moment it prints a line containing <paramref name="text"/>; <see cref="Continue"/> lets it carry on.</summary>
+    public void FreezeOnLine(string text) => _process.OnFirstLine(line => line.Contains(text, StringComparison.Ordinal), _process.Freeze);
+
+    /// <summary>SIGCONT after <see cref="FreezeOnLine"/>.</summary>
+    public void Continue() => _process.Continue();
+
     /// <summary>SIGKILL, as a crash or the OOM killer would: no shutdown code runs.</summary>
     public Task KillAsync() => _process.KillAsync();
 

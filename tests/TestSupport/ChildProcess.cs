@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace HyperTune.TestSupport;
 
@@ -9,9 +10,13 @@ namespace HyperTune.TestSupport;
 /// </summary>
 public sealed class ChildProcess : IAsyncDisposable
 {
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
     private readonly ProcessStartInfo _start;
     private readonly List<string> _output = [];
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Seen)> _watches = [];
+    private readonly List<(Func<string, bool> Match, Action Act)> _reflexes = [];
     private Process _process = null!;
     private bool _disposed;
 
@@ -93,6 +98,24 @@ public sealed class ChildProcess : IAsyncDisposable
             : throw new TimeoutException($"{(first == exited ? "the program exited" : $"no such line within {timeout}")}; output:\n{Output}");
     }
 
+    /// <summary>
+    /// Runs <paramref name="act"/> once, on the thread that reads the output, as soon as a line that <paramref name="match"/>
+    /// accepts arrives: a fault that lands within milliseconds of what the program just said, whatever the machine's speed.
+    /// </summary>
+    public void OnFirstLine(Func<string, bool> match, Action act)
+    {
+        lock (_output)
+        {
+            _reflexes.Add((match, act));
+        }
+    }
+
+    /// <summary>SIGSTOP: the program freezes where it is (mid-epoch, mid-write) until <see cref="Continue"/>.</summary>
+    public void Freeze() => Signal(SigStop);
+
+    /// <summary>SIGCONT: a frozen program carries on from where it stopped.</summary>
+    public void Continue() => Signal(SigCont);
+
     /// <summary>SIGKILL, as a crash or the OOM killer would: no shutdown code runs.</summary>
     public async Task KillAsync()
     {
@@ -149,6 +172,12 @@ public sealed class ChildProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Add(stamped);
+            foreach (var reflex in _reflexes.Where(r => r.Match(stamped)).ToList())
+            {
+                _reflexes.Remove(reflex);
+                reflex.Act();
+            }
+
             foreach (var watch in _watches.Where(w => w.Match(stamped)).ToList())
             {
                 watch.Seen.TrySetResult(stamped);
@@ -156,4 +185,15 @@ public sealed class ChildProcess : IAsyncDisposable
             }
         }
     }
+
+    private void Signal(int signal)
+    {
+        if (kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 }
