@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-
 namespace HyperTune.TestSupport;
 
 /// <summary>
@@ -9,48 +6,17 @@ namespace HyperTune.TestSupport;
 /// </summary>
 public sealed class AgentProcess : IAsyncDisposable
 {
-    private readonly ProcessStartInfo _start;
-    private readonly List<string> _output = [];
-    private Process _process = null!;
+    private readonly ChildProcess _process;
 
-    private AgentProcess(ProcessStartInfo start)
-    {
-        _start = start;
-        Launch();
-    }
+    private AgentProcess(ChildProcess process) => _process = process;
 
     /// <summary>What the agent printed so far (stdout and stderr), for a failing test's message.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return string.Join('\n', _output);
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     public bool HasExited => _process.HasExited;
 
     /// <summary>The agent's build output next to this test's (same configuration and target framework).</summary>
-    public static string AgentDll
-    {
-        get
-        {
-            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var (framework, configuration) = (output.Name, output.Parent!.Name);
-            var root = output;
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Directory.Build.props")))
-            {
-                root = root.Parent;
-            }
-
-            var dll = Path.Combine(root?.FullName ?? throw new DirectoryNotFoundException($"no Directory.Build.props above {output}"),
-                "src", "Agent", "bin", configuration, framework, "HyperTune.Agent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the agent first: {dll} does not exist", dll);
-        }
-    }
+    public static string AgentDll => ChildProcess.BuiltDll("Agent", "HyperTune.Agent.dll");
 
     /// <summary>
     /// Starts agent <paramref name="agentId"/> against <paramref name="dashboardGrpc"/> with one CPU slot, its spool and
@@ -58,8 +24,6 @@ public sealed class AgentProcess : IAsyncDisposable
     /// </summary>
     public static AgentProcess Start(Uri dashboardGrpc, string agentId, string home, IDictionary<string, string>? extra = null)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = home };
-        start.ArgumentList.Add(AgentDll);
         var settings = new Dictionary<string, string>
         {
             ["Agent:Id"] = agentId,
@@ -79,63 +43,25 @@ public sealed class AgentProcess : IAsyncDisposable
             settings[key] = value;
         }
 
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        return new AgentProcess(start);
+        var environment = settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value);
+        return new AgentProcess(ChildProcess.Start(AgentDll, home, environment: environment));
     }
+
+    /// <summary>The first line the agent prints (from now on, or already) that contains <paramref name="text"/>.</summary>
+    public Task<string> WaitForLineAsync(string text, TimeSpan timeout) =>
+        _process.WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), timeout);
+
+    /// <summary>Freezes the agent (SIGSTOP) the moment it prints a line containing <paramref name="text"/>; <see cref="Continue"/> lets it carry on.</summary>
+    public void FreezeOnLine(string text) => _process.OnFirstLine(line => line.Contains(text, StringComparison.Ordinal), _process.Freeze);
+
+    /// <summary>SIGCONT after <see cref="FreezeOnLine"/>.</summary>
+    public void Continue() => _process.Continue();
 
     /// <summary>SIGKILL, as a crash or the OOM killer would: no shutdown code runs.</summary>
-    public async Task KillAsync()
-    {
-        _process.Kill(entireProcessTree: true);
-        await _process.WaitForExitAsync();
-    }
+    public Task KillAsync() => _process.KillAsync();
 
     /// <summary>Starts the agent again with the same configuration (after <see cref="KillAsync"/>).</summary>
-    public void Restart()
-    {
-        if (!_process.HasExited)
-        {
-            throw new InvalidOperationException("the agent is still running: kill it first");
-        }
+    public void Restart() => _process.Restart();
 
-        _process.Dispose();
-        Keep("--- restarted ---");
-        Launch();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            await KillAsync();
-        }
-
-        _process.Dispose();
-    }
-
-    private void Launch()
-    {
-        _process = Process.Start(_start) ?? throw new InvalidOperationException($"dotnet {AgentDll} did not start");
-        _process.OutputDataReceived += (_, e) => Keep(e.Data);
-        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Add(string.Create(CultureInfo.InvariantCulture, $"{DateTime.UtcNow:HH:mm:ss.fff} {line}"));
-        }
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

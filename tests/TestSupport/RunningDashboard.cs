@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Security.Claims;
-using System.Text.Json;
 using HyperTune.Dashboard.Extensions;
 using HyperTune.Dashboard.Security;
 using Microsoft.AspNetCore.Builder;
@@ -15,7 +13,7 @@ namespace HyperTune.TestSupport;
 /// not to, it creates the admin <see cref="AdminUser"/> through the real setup path (with the configured
 /// <see cref="SetupToken"/>), and <see cref="Http"/> calls the REST API with that admin's API token.
 /// </summary>
-public sealed class RunningDashboard : IAsyncDisposable
+public sealed class RunningDashboard : DashboardUnderTest
 {
     public const string Token = "test-agent-token-0123456789abcdef";
 
@@ -27,44 +25,48 @@ public sealed class RunningDashboard : IAsyncDisposable
     public const string Password = "correct horse battery staple";
 
     private RunningDashboard(WebApplication app, string dataDir)
+        : base(app.Services.GetRequiredService<Endpoints>().WebUri, app.Services.GetRequiredService<Endpoints>().GrpcUri, dataDir)
     {
         App = app;
-        DataDir = dataDir;
-        var endpoints = app.Services.GetRequiredService<Endpoints>();
-        WebUri = endpoints.WebUri;
-        GrpcUri = endpoints.GrpcUri;
-        Http = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
-        Anonymous = new HttpClient { BaseAddress = WebUri, Timeout = TimeSpan.FromSeconds(30) };
     }
 
     public WebApplication App { get; }
 
-    public string DataDir { get; }
-
-    /// <summary>False keeps the data folder after disposal (a bench reusing a seeded database).</summary>
+    /// <summary>False keeps the data folder after disposal (a bench reusing a seeded database, a dashboard started again over it).</summary>
     public bool DeleteDataOnDispose { get; set; } = true;
 
-    public string DatabasePath => Path.Combine(DataDir, "hypertune.db");
-
-    public Uri WebUri { get; }
-
-    public Uri GrpcUri { get; }
-
-    /// <summary>The REST API as the admin (an API token); <see cref="Anonymous"/> for none.</summary>
-    public HttpClient Http { get; }
-
-    /// <summary>The REST API with no credentials.</summary>
-    public HttpClient Anonymous { get; }
-
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
-    {
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    /// <summary>The admin's API token that <see cref="DashboardUnderTest.Http"/> sends; null without a seeded admin.</summary>
+    public string? ApiToken { get; private set; }
 
     /// <param name="seedAdmin">False leaves the dashboard without a user, as at a first start (its setup token is <see cref="SetupToken"/>).</param>
     public static async Task<RunningDashboard> StartAsync(string? dataDir = null, IDictionary<string, string?>? extra = null, bool seedAdmin = true)
     {
         dataDir ??= Directory.CreateTempSubdirectory("hypertune-test-").FullName;
+        var app = DashboardApp.Build([], Settings(dataDir, extra));
+        await app.StartAsync();
+        var dashboard = new RunningDashboard(app, dataDir);
+        if (seedAdmin)
+        {
+            // A dashboard restarted on the same folder already has its admin.
+            var setup = app.Services.GetRequiredService<FirstAdminSetup>();
+            if (setup.Pending && await setup.CreateAdminAsync(SetupToken, AdminUser, Password) is { Count: > 0 } problems)
+            {
+                throw new InvalidOperationException($"setup refused the test admin: {string.Join("; ", problems)}");
+            }
+
+            dashboard.ApiToken = await dashboard.CreateApiTokenAsync(AdminUser);
+            dashboard.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", dashboard.ApiToken);
+        }
+
+        return dashboard;
+    }
+
+    /// <summary>
+    /// The configuration of a test dashboard over <paramref name="dataDir"/>: loopback port 0 for web and gRPC, the
+    /// agent token <see cref="Token"/>, the setup token <see cref="SetupToken"/>; <paramref name="extra"/> adds or overrides keys.
+    /// </summary>
+    public static Dictionary<string, string?> Settings(string dataDir, IDictionary<string, string?>? extra = null)
+    {
         var settings = new Dictionary<string, string?>
         {
             ["Dashboard:WebUrl"] = "http://127.0.0.1:0",
@@ -82,22 +84,7 @@ public sealed class RunningDashboard : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = DashboardApp.Build([], settings);
-        await app.StartAsync();
-        var dashboard = new RunningDashboard(app, dataDir);
-        if (seedAdmin)
-        {
-            // A dashboard restarted on the same folder already has its admin.
-            var setup = app.Services.GetRequiredService<FirstAdminSetup>();
-            if (setup.Pending && await setup.CreateAdminAsync(SetupToken, AdminUser, Password) is { Count: > 0 } problems)
-            {
-                throw new InvalidOperationException($"setup refused the test admin: {string.Join("; ", problems)}");
-            }
-
-            dashboard.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await dashboard.CreateApiTokenAsync(AdminUser));
-        }
-
-        return dashboard;
+        return settings;
     }
 
     /// <summary>Adds a user with <paramref name="role"/> and <see cref="Password"/> (as the admin, on the Users page's path) and returns a REST client with their API token.</summary>
@@ -134,70 +121,9 @@ public sealed class RunningDashboard : IAsyncDisposable
         return await scope.ServiceProvider.GetRequiredService<IUserClaimsPrincipalFactory<IdentityUser>>().CreateAsync(user);
     }
 
-    /// <summary>Creates a study through the REST API and returns its id.</summary>
-    public async Task<long> CreateStudyAsync(string specJson)
+    public override async ValueTask DisposeAsync()
     {
-        using var response = await Http.PostAsync("/api/studies", new StringContent(specJson, System.Text.Encoding.UTF8, "application/json"));
-        var body = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"POST /api/studies answered {(int)response.StatusCode}: {body}");
-        }
-
-        return JsonDocument.Parse(body).RootElement.GetProperty("id").GetInt64();
-    }
-
-    /// <summary>POSTs a JSON body (may be empty) and returns the status and the parsed answer (default when empty).</summary>
-    public Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string body) => SendAsync(HttpMethod.Post, path, body);
-
-    /// <summary>PUTs a JSON body and returns the status and the parsed answer (default when empty).</summary>
-    public Task<(System.Net.HttpStatusCode Status, JsonElement Body)> PutAsync(string path, string body) => SendAsync(HttpMethod.Put, path, body);
-
-    private async Task<(System.Net.HttpStatusCode Status, JsonElement Body)> SendAsync(HttpMethod method, string path, string body)
-    {
-        using var request = new HttpRequestMessage(method, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
-        using var response = await Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
-    }
-
-    /// <summary>The first column of the first row of <paramref name="sql"/>, read from the dashboard's SQLite file on a read-only connection of its own.</summary>
-    public async Task<T> ScalarAsync<T>(string sql)
-    {
-        await using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Mode=ReadOnly;Pooling=False");
-        await db.OpenAsync();
-        await using var command = db.CreateCommand();
-        command.CommandText = sql;
-        return (T)(await command.ExecuteScalarAsync())!;
-    }
-
-    public async Task<JsonElement> GetJsonAsync(string path) =>
-        await Http.GetFromJsonAsync<JsonElement>(path, Json);
-
-    /// <summary>Polls the REST API until <paramref name="condition"/> holds on the study's trials (tests only; the UI never polls).</summary>
-    public async Task<JsonElement> WaitForTrialsAsync(long studyId, Func<JsonElement, bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        JsonElement trials;
-        do
-        {
-            trials = await GetJsonAsync($"/api/studies/{studyId}/trials");
-            if (condition(trials))
-            {
-                return trials;
-            }
-
-            await Task.Delay(100);
-        }
-        while (DateTime.UtcNow < deadline);
-
-        throw new TimeoutException($"study {studyId} trials never met the condition within {timeout}; last: {trials}");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        Http.Dispose();
-        Anonymous.Dispose();
+        await base.DisposeAsync();
         await App.StopAsync();
         await App.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

@@ -9,6 +9,7 @@ using HyperTune.Dashboard.Scheduling;
 using HyperTune.Dashboard.Trials;
 using HyperTune.Protos.V1;
 using HyperTune.Shared.Trials;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace HyperTune.Dashboard.Grpc;
@@ -108,6 +109,12 @@ public sealed class AgentHubService(
         {
             logger.LogInformation("Agent {AgentId}: stream closed, {Why}", hello.AgentId, connection.ClosedBecause ?? "replaced by a new connection");
         }
+        catch (Exception e) when (e is SqliteException || e.InnerException is SqliteException)
+        {
+            // Nothing unstored was acknowledged: the agent keeps it in its spool and sends it again once reconnected.
+            logger.LogError(e, "Agent {AgentId}: storing its messages failed; stream closed, the agent will send them again", hello.AgentId);
+            throw new RpcException(new Status(StatusCode.Unavailable, $"the dashboard could not store the agent's messages ({(e as SqliteException ?? e.InnerException)!.Message}); they stay in the agent's spool and are sent again on reconnect"));
+        }
         finally
         {
             await connection.Closed.CancelAsync();
@@ -132,15 +139,16 @@ public sealed class AgentHubService(
     private async Task ReceiveAsync(AgentConnection connection, IAsyncStreamReader<AgentMessage> requestStream, CancellationToken ct)
     {
         var inbox = Channel.CreateBounded<AgentMessage>(new BoundedChannelOptions(MaxReportBatch) { SingleReader = true, SingleWriter = true });
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var pump = Task.Run(async () =>
         {
             try
             {
-                while (await requestStream.MoveNext(ct))
+                while (await requestStream.MoveNext(reading.Token))
                 {
                     // Alive as of its arrival, however long the messages before it take to store.
                     connection.LastSeenAt = clock.GetUtcNow();
-                    await inbox.Writer.WriteAsync(requestStream.Current, ct);
+                    await inbox.Writer.WriteAsync(requestStream.Current, reading.Token);
                 }
             }
             finally
@@ -179,11 +187,17 @@ public sealed class AgentHubService(
                 }
             }
         }
-        finally
+        catch
         {
-            // The stream's own end or failure (a dropped agent) is the pump's to report.
-            await pump;
+            // A message that could not be handled (the database locked past every timeout) ends the stream: stop
+            // reading, or heartbeats would keep the stream alive with nothing stored until the inbox filled.
+            await reading.CancelAsync();
+            await pump.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
         }
+
+        // The stream's own end or failure (a dropped agent) is the pump's to report.
+        await pump;
     }
 
     private async Task HandleAsync(AgentConnection connection, AgentMessage message, CancellationToken ct)
