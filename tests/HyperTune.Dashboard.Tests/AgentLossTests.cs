@@ -1,6 +1,7 @@
 using System.Text.Json;
 using HyperTune.Protos.V1;
 using HyperTune.TestSupport;
+using Microsoft.Data.Sqlite;
 
 namespace HyperTune.Dashboard.Tests;
 
@@ -155,6 +156,33 @@ public sealed class AgentLossTests
             running.GetProperty("reason").GetString());
         Assert.Equal([1, 2, 3], done.GetProperty("epochs").EnumerateArray().Select(e => e.GetProperty("epoch").GetInt32()));
         Assert.Equal(("other-agent", 2), (done.GetProperty("agentId").GetString(), done.GetProperty("attempt").GetInt32()));
+    }
+
+    [Fact]
+    public async Task LostAgent_DatabaseLockedPastEveryTimeoutWhenItsTrialIsRequeued_TriesAgainOnceTheLockIsGone()
+    {
+        await using var dashboard = await RunningDashboard.StartAsync(extra: new Dictionary<string, string?> { ["Dashboard:AgentLostAfterSeconds"] = "1" });
+        var agent = await ScriptedAgent.ConnectAsync(dashboard.GrpcUri, RunningDashboard.Token);
+        var studyId = await dashboard.CreateStudyAsync(Spec(maxRetries: 2));
+        await agent.NextAsync(HubMessage.KindOneofCase.StartTrial);
+
+        // Another writer holds the database for longer than a write waits (busy_timeout 10 s, retried up to the 30 s
+        // command timeout), so the first re-queue fails; the trial is read through the lock holder meanwhile.
+        await using (var locker = new SqliteConnection($"Data Source={dashboard.DatabasePath};Pooling=False"))
+        {
+            await locker.OpenAsync();
+            await using var command = locker.CreateCommand();
+            command.CommandText = "BEGIN IMMEDIATE";
+            await command.ExecuteNonQueryAsync();
+            await agent.DisposeAsync();
+            await Task.Delay(TimeSpan.FromSeconds(60));
+            command.CommandText = "SELECT State FROM trials";
+            Assert.Equal("Running", await command.ExecuteScalarAsync());
+        }
+
+        var queued = await WaitForTrialAsync(dashboard, studyId, t => t.GetProperty("state").GetString() == "queued");
+
+        Assert.StartsWith("agent scripted-agent lost: no connection for 1 s; re-queued (retry 1 of 2)", queued.GetProperty("reason").GetString(), StringComparison.Ordinal);
     }
 
     /// <summary>An agent takes the study's trial, reports epoch 1 with its checkpoint, has it acknowledged, and vanishes.</summary>

@@ -22,8 +22,9 @@ public sealed partial class FaultInjectionTests
     private const int Epochs = 4;
     private const int LongEpochs = 12;
 
-    // The kill must land while the trial still trains, on any machine: an epoch of 300 samples takes milliseconds on a
-    // fast CPU, so the victim gets enough of them that it cannot finish between its first stored epoch and the SIGKILL.
+    // A fault aimed at one trial (SIGKILL, SIGSTOP) must land while it still trains, on any machine: an epoch of 300
+    // samples takes a few milliseconds on a fast CPU, so the victim gets enough of them that it cannot finish between
+    // the moment the test sees its first epochs (stored, or logged through a pipe) and the signal.
     private const int KillEpochs = 150;
     private const string AgentId = "fault-agent";
     private const string SecondAgentId = "second-agent";
@@ -241,7 +242,7 @@ public sealed partial class FaultInjectionTests
         AgentProcess? second = null;
         await ExplainedByAsync([("revoked agent", () => doomed.Output), ("second agent", () => second?.Output ?? "")], async () =>
         {
-            var studyId = await dashboard.CreateStudyAsync(Study(LongEpochs));
+            var studyId = await dashboard.CreateStudyAsync(Study(KillEpochs));
             await doomed.WaitForLineAsync(" epoch 2:", StudyTimeout);
             var victim = await WaitForRunningTrialWithEpochsAsync(dashboard, studyId);
             using (UserAccess.ActAs(admin))
@@ -252,7 +253,7 @@ public sealed partial class FaultInjectionTests
             var dropped = await WaitUntilAsync(async () => !await IsOnlineAsync(dashboard, "revoked-agent"), TimeSpan.FromSeconds(10));
             Assert.True(dropped, "the revoked agent was still connected 10 s after the revocation");
             var storedAtRevocation = (await ReadEpochsAsync(dashboard)).Where(p => p.Trial == victim).ToList();
-            Assert.InRange(storedAtRevocation.Count, 1, LongEpochs - 1);
+            Assert.InRange(storedAtRevocation.Count, 1, KillEpochs - 1);
             doomed.Continue();
             second = AgentProcess.Start(dashboard.GrpcUri, SecondAgentId, Home(dashboard.DataDir, SecondAgentId));
             var refusedAgain = await doomed.WaitForLineAsync("refused the agent token", StudyTimeout);
@@ -265,7 +266,7 @@ public sealed partial class FaultInjectionTests
             var rerun = trials.Single(t => t.Id == victim);
             Assert.Equal($"attempt 2, lost retries 1, on {SecondAgentId}", $"attempt {rerun.Attempt}, lost retries {rerun.LostRetries}, on {rerun.AgentId}");
             Assert.All(trials, t => Assert.Equal("Completed", t.State));
-            await AssertEveryEpochStoredOnceAsync(dashboard, trials, LongEpochs);
+            await AssertEveryEpochStoredOnceAsync(dashboard, trials, KillEpochs);
         }, cleanUp: async () => await (second?.DisposeAsync() ?? ValueTask.CompletedTask));
     }
 

@@ -21,6 +21,8 @@ public sealed class LostTrials(
     TimeProvider clock,
     ILogger<LostTrials> logger) : BackgroundService
 {
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(5);
+
     // A stopped dashboard must not re-queue anything later (its database may belong to the next start by then).
     private readonly CancellationTokenSource _stopping = new();
 
@@ -69,21 +71,28 @@ public sealed class LostTrials(
         try
         {
             await Task.Delay(grace, clock, ct);
-            if (registry.Find(agentId) is not null)
-            {
-                return;
-            }
 
-            var running = (await store.ListTrialsInStateAsync(TrialState.Running, ct)).Where(t => t.AgentId == agentId).Select(t => t.Id).ToList();
-            await RequeueAsync(running, $"agent {agentId} lost: no connection for {grace.TotalSeconds:0} s", ct);
+            // A failed try (the database locked past every timeout) is made again while the agent stays away: given up,
+            // its trials would show "running" forever.
+            for (var attempt = 1; registry.Find(agentId) is null; attempt++)
+            {
+                try
+                {
+                    var running = (await store.ListTrialsInStateAsync(TrialState.Running, ct)).Where(t => t.AgentId == agentId).Select(t => t.Id).ToList();
+                    await RequeueAsync(running, $"agent {agentId} lost: no connection for {grace.TotalSeconds:0} s", ct);
+                    return;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError(e, "Re-queueing the trials of lost agent {AgentId} failed (try {Attempt}); trying again in {Seconds} s",
+                        agentId, attempt, RetryDelay.TotalSeconds);
+                    await Task.Delay(RetryDelay, clock, ct);
+                }
+            }
         }
         catch (OperationCanceledException)
         {
             // The dashboard is stopping; the next start watches again.
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Re-queueing the trials of lost agent {AgentId} failed", agentId);
         }
     }
 }
