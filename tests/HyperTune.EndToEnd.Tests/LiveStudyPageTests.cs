@@ -25,7 +25,8 @@ public sealed class LiveStudyPageTests
         var first = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
         var second = (await agent.NextAsync(HubMessage.KindOneofCase.StartTrial)).StartTrial;
         await using var browser = await Browser.LaunchAsync();
-        await browser.OpenAsync(new Uri(dashboard.WebUri, $"/studies/{studyId}").ToString(), "[data-testid=learning-curves]");
+        // Ready: the (empty) plot exists, so each trial's first point adds its curve to it and later points extend that curve.
+        await browser.OpenAsync(new Uri(dashboard.WebUri, $"/studies/{studyId}").ToString(), "[data-testid=study-page][data-ready=true]");
         await browser.Page.EvaluateAsync("() => window.__notReloaded = true");
 
         for (var epoch = 1; epoch <= 3; epoch++)
@@ -36,6 +37,11 @@ public sealed class LiveStudyPageTests
 
         await Assertions.Expect(browser.Page.Locator("[data-testid=learning-curves]")).ToHaveAttributeAsync("data-points", "6");
         await Assertions.Expect(browser.Page.Locator("#learning-curves .scatterlayer .trace")).ToHaveCountAsync(2);
+        await Assertions.Expect(browser.Page.Locator("#learning-curves .scatterlayer .trace").Nth(0).Locator(".points path")).ToHaveCountAsync(3);
+        await Assertions.Expect(browser.Page.Locator("#learning-curves .scatterlayer .trace").Nth(1).Locator(".points path")).ToHaveCountAsync(3);
+        // Each epoch once, in order (the page got all six before it showed data-points 6, the calls that draw them first).
+        Assert.Equal("1,2,3 0.6,0.7,0.8 | 1,2,3 0.45,0.5,0.55", await browser.Page.EvaluateAsync<string>(
+            "() => document.getElementById('learning-curves').data.map(t => t.x.join(',') + ' ' + t.y.map(v => Math.round(v * 100) / 100).join(',')).join(' | ')"));
         await Assertions.Expect(browser.Page.Locator("[data-testid=best-value]")).ToContainTextAsync("0.8");
         Assert.True(await browser.Page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
 

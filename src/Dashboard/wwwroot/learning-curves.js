@@ -1,3 +1,6 @@
+// The learning-curves chart's browser side. Plotly.Blazor creates the plot and redraws it whole; live points go through
+// addCurve and extendCurve here, in the order the circuit sends them, each carrying its own values.
+
 // Resolves once Plotly has drawn the plot (plotly.js may still be loading when .NET asks it to), false if it left the page.
 export function whenDrawn(id) {
   return new Promise(resolve => {
@@ -48,4 +51,20 @@ export function highlightOnHover(id) {
     delete plot.dataset.highlighted;
     Plotly.restyle(plot, { opacity: 1 });
   });
+}
+
+// A trial's first point: its curve joins the plot (one more trace, the rest untouched).
+export function addCurve(id, curve) {
+  const plot = document.getElementById(id);
+  if (plot && plot.data) {
+    Plotly.addTraces(plot, [curve]);
+  }
+}
+
+// One more epoch on the curve at `index`.
+export function extendCurve(id, index, x, y) {
+  const plot = document.getElementById(id);
+  if (plot && plot.data && index < plot.data.length) {
+    Plotly.extendTraces(plot, { x: [[x]], y: [[y]] }, [index]);
+  }
 }
