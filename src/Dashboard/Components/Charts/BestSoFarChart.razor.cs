@@ -67,7 +67,7 @@ public partial class BestSoFarChart
             {
                 Name = "trial",
                 Mode = Plotly.Blazor.Traces.ScatterLib.ModeFlag.Markers,
-                Marker = new Plotly.Blazor.Traces.ScatterLib.Marker { Size = 6, Opacity = 0.55m, Color = "#1565c0" },
+                Marker = new Plotly.Blazor.Traces.ScatterLib.Marker { Size = 6, Color = PlotAxes.TrialMarkerColor },
                 X = Data.Sample.Select(t => (object)t.Number).ToList(),
                 Y = Data.Sample.Select(t => (object)Compact(t.Value)).ToList(),
                 HoverTemplate = "#%{x}: %{y}<extra></extra>",
@@ -76,8 +76,8 @@ public partial class BestSoFarChart
         };
         Layout = new Plotly.Blazor.Layout
         {
-            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "trial #" }, ZeroLine = false }],
-            YAxis = [new Plotly.Blazor.LayoutLib.YAxis { Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = Data.Objective.Metric } }],
+            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { TickLabelOverflow = PlotAxes.XOverflow, Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "trial #" }, ZeroLine = false }],
+            YAxis = [new Plotly.Blazor.LayoutLib.YAxis { TickLabelOverflow = PlotAxes.YOverflow, Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = Data.Objective.Metric } }],
             Margin = new Plotly.Blazor.LayoutLib.Margin { T = 10, R = 10, B = 40, L = 60 },
             Legend = [new Plotly.Blazor.LayoutLib.Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.08m }],
             UiRevision = "keep",

@@ -131,8 +131,8 @@ public partial class ContourPlot
                 Marker = new Plotly.Blazor.Traces.ScatterLib.Marker
                 {
                     Size = markers.Count > 500 ? 3 : 6,
-                    Color = "rgba(255,255,255,0.9)",
-                    Opacity = markers.Count > 500 ? 0.5m : 1,
+                    // Translucent through the colour: an opacity gives each marker a compositing effect of its own (see PlotAxes.TrialMarkerColor).
+                    Color = markers.Count > 500 ? "rgba(255,255,255,0.45)" : "rgba(255,255,255,0.9)",
                     Line = new Plotly.Blazor.Traces.ScatterLib.MarkerLib.Line { Color = "#212121", Width = markers.Count > 500 ? 0 : 1 },
                 },
                 X = markers.Select(p => PlotValue(built.XAxis, p.X)).ToList(),

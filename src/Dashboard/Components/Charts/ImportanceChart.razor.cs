@@ -59,8 +59,8 @@ public partial class ImportanceChart
         };
         Layout = new Plotly.Blazor.Layout
         {
-            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { Range = [0, 1.15], TickFormat = ".0%", ZeroLine = false }],
-            YAxis = [new Plotly.Blazor.LayoutLib.YAxis { AutoMargin = Plotly.Blazor.LayoutLib.YAxisLib.AutoMarginFlag.True }],
+            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { TickLabelOverflow = PlotAxes.XOverflow, Range = [0, 1.15], TickFormat = ".0%", ZeroLine = false }],
+            YAxis = [new Plotly.Blazor.LayoutLib.YAxis { TickLabelOverflow = PlotAxes.YOverflow, AutoMargin = Plotly.Blazor.LayoutLib.YAxisLib.AutoMarginFlag.True }],
             Margin = new Plotly.Blazor.LayoutLib.Margin { T = 10, R = 10, B = 30, L = 10 },
         };
         RequestRedraw();

@@ -101,7 +101,7 @@ public partial class SlicePlot
             {
                 Name = axis.Name,
                 Mode = Plotly.Blazor.Traces.ScatterLib.ModeFlag.Markers,
-                Marker = new Plotly.Blazor.Traces.ScatterLib.Marker { Size = 5, Opacity = 0.55m, Color = "#1565c0" },
+                Marker = new Plotly.Blazor.Traces.ScatterLib.Marker { Size = 5, Color = PlotAxes.TrialMarkerColor },
                 X = x,
                 Y = y,
                 XAxis = "x" + suffix,
@@ -111,6 +111,7 @@ public partial class SlicePlot
             layout.XAxis.Add(PlotAxes.X(axis));
             layout.YAxis.Add(new Plotly.Blazor.LayoutLib.YAxis
             {
+                TickLabelOverflow = PlotAxes.YOverflow,
                 Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = i % columns == 0 ? Data.Objective.Metric : null },
             });
         }
