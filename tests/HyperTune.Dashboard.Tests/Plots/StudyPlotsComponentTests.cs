@@ -74,6 +74,18 @@ public sealed class StudyPlotsComponentTests : IAsyncLifetime
         Assert.Equal([1, 2, 3], best.X.Cast<int>());
     }
 
+    [Theory]
+    [InlineData(3, 1)]
+    [InlineData(20, 1)]
+    [InlineData(21, null)]
+    public void StudyPlots_BestSoFar_LabelsEveryTrialNumberOnlyWhileTheyFit(int trials, int? step)
+    {
+        var plots = RenderPlots(PlotTrials.Completed(trials));
+
+        var chart = plots.FindComponents<PlotlyChart>().Single(c => c.Instance.Id == "plot-best-so-far-chart").Instance;
+        Assert.Equal(step, (int?)chart.Layout.XAxis[0].DTick);
+    }
+
     [Fact]
     public void StudyPlots_ThousandsOfTrials_DrawsTheSampleAsSvgAndSaysSo()
     {

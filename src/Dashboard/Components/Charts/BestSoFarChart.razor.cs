@@ -20,7 +20,8 @@ public partial class BestSoFarChart
             return;
         }
 
-        var appended = CanChange ? Data.AppendedSince(Drawn) : null;
+        // Appended trials keep the axis, unless they take it past the numbers that each get a label.
+        var appended = CanChange && PlotAxes.IntegerTick(LastNumber(Data)) == PlotAxes.IntegerTick(LastNumber(Drawn)) ? Data.AppendedSince(Drawn) : null;
         Drawn = Data;
         if (Data.Trials.Count == 0)
         {
@@ -76,13 +77,15 @@ public partial class BestSoFarChart
         };
         Layout = new Plotly.Blazor.Layout
         {
-            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { TickLabelOverflow = PlotAxes.XOverflow, Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "trial #" }, ZeroLine = false }],
+            XAxis = [new Plotly.Blazor.LayoutLib.XAxis { TickLabelOverflow = PlotAxes.XOverflow, Title = new Plotly.Blazor.LayoutLib.XAxisLib.Title { Text = "trial #" }, ZeroLine = false, DTick = PlotAxes.IntegerTick(LastNumber(Data)) }],
             YAxis = [new Plotly.Blazor.LayoutLib.YAxis { TickLabelOverflow = PlotAxes.YOverflow, Title = new Plotly.Blazor.LayoutLib.YAxisLib.Title { Text = Data.Objective.Metric } }],
             Margin = new Plotly.Blazor.LayoutLib.Margin { T = 10, R = 10, B = 40, L = 60 },
             Legend = [new Plotly.Blazor.LayoutLib.Legend { Orientation = Plotly.Blazor.LayoutLib.LegendLib.OrientationEnum.H, Y = 1.08m }],
             UiRevision = "keep",
         };
     }
+
+    private static long LastNumber(StudyPlotData? data) => data is null || data.Trials.Count == 0 ? 0 : data.Trials.Max(t => t.Number);
 
     private static (IList<object> X, IList<object> Y) BestLine(IReadOnlyList<BestPoint> series) =>
         (series.Select(p => (object)p.Number).ToList(), series.Select(p => (object)Compact(p.Value)).ToList());

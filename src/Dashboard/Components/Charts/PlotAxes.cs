@@ -22,6 +22,15 @@ internal static class PlotAxes
     /// </summary>
     public const string TrialMarkerColor = "rgba(21,101,192,0.55)";
 
+    /// <summary>Up to this many (epochs, trial numbers) an integer axis labels every one; past it Plotly spaces its ticks.</summary>
+    public const int EveryIntegerUpTo = 20;
+
+    /// <summary>
+    /// The tick step of an axis of whole numbers up to <paramref name="largest"/>: 1 while every one fits, else null
+    /// (Plotly's own, which would put ticks at 1.5 on a short axis). Each label costs every redraw some layout.
+    /// </summary>
+    public static object? IntegerTick(long largest) => largest <= EveryIntegerUpTo ? 1 : null;
+
     /// <summary>The same as <see cref="XOverflow"/> for a y axis.</summary>
     public const Plotly.Blazor.LayoutLib.YAxisLib.TickLabelOverflowEnum YOverflow = Plotly.Blazor.LayoutLib.YAxisLib.TickLabelOverflowEnum.Allow;
 
